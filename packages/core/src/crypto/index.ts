@@ -1,0 +1,2 @@
+export * from './hmac.js';
+export * from './secret-box.js';

@@ -1,0 +1,2 @@
+export * from './domain.js';
+export * from './parse.js';

@@ -1,0 +1,3 @@
+export * from './migrations.js';
+export * from './ports.js';
+export * from './sql.js';

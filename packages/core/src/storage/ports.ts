@@ -1,0 +1,198 @@
+import type {
+  Agent,
+  AgentInput,
+  Appointment,
+  AppointmentInput,
+  BotProfile,
+  BotProfileInput,
+  FacebookPage,
+  FacebookPageInput,
+  Lead,
+  LeadInput,
+  LeadPatch,
+  LeadSource,
+  Message,
+  MessageInput,
+  MessageStatus,
+  TemplateUsageInput,
+  TemplateUsageRecord,
+  Tenant,
+  TenantInput,
+  WabaConfiguration,
+  WabaConfigurationInput,
+} from '../schemas/domain.js';
+
+/**
+ * Storage ports: the only way packages read and write core records. Every
+ * method that touches tenant data takes the tenant (`clientAccountId`) first
+ * and never returns another tenant's rows. Lookups by a global key used for
+ * routing (a Meta page id, a WhatsApp number) are the named exceptions.
+ */
+
+export interface Page<T> {
+  items: T[];
+  /** Pass back as `cursor` for the next page; `null` when this was the last. */
+  nextCursor: string | null;
+}
+
+export interface ListOptions {
+  limit?: number;
+  cursor?: string | null;
+}
+
+export interface TenantRepository {
+  create(input: TenantInput): Promise<Tenant>;
+  get(id: string): Promise<Tenant | null>;
+  update(id: string, patch: Partial<Omit<TenantInput, 'id'>>): Promise<Tenant>;
+  list(options?: ListOptions): Promise<Page<Tenant>>;
+}
+
+export interface FacebookPageRepository {
+  /** Creates the page or, when the tenant already has it, updates it. */
+  upsert(input: FacebookPageInput): Promise<FacebookPage>;
+  get(clientAccountId: string, id: string): Promise<FacebookPage | null>;
+  getByPageId(clientAccountId: string, pageId: string): Promise<FacebookPage | null>;
+  /** Routing: the active page registrations for a Meta page id, whichever tenant holds them. */
+  findByPageId(pageId: string): Promise<FacebookPage[]>;
+  update(
+    clientAccountId: string,
+    id: string,
+    patch: Partial<
+      Pick<
+        FacebookPage,
+        'pageName' | 'accessTokenEncrypted' | 'webhookSubscribed' | 'status' | 'defaultCountry'
+      >
+    >,
+  ): Promise<FacebookPage>;
+  list(clientAccountId: string): Promise<FacebookPage[]>;
+}
+
+export interface WabaConfigurationRepository {
+  create(input: WabaConfigurationInput): Promise<WabaConfiguration>;
+  get(clientAccountId: string, id: string): Promise<WabaConfiguration | null>;
+  /** Routing: the configuration that owns a WhatsApp business number. */
+  findByNumber(wabaNumber: string): Promise<WabaConfiguration | null>;
+  /** Routing: a Cloud API configuration by its `providerConfig.phoneNumberId`. */
+  findByPhoneNumberId(phoneNumberId: string): Promise<WabaConfiguration | null>;
+  update(
+    clientAccountId: string,
+    id: string,
+    patch: Partial<Omit<WabaConfigurationInput, 'id' | 'clientAccountId'>>,
+  ): Promise<WabaConfiguration>;
+  list(clientAccountId: string): Promise<WabaConfiguration[]>;
+}
+
+export interface BotProfileRepository {
+  create(input: BotProfileInput): Promise<BotProfile>;
+  get(clientAccountId: string, id: string): Promise<BotProfile | null>;
+  update(
+    clientAccountId: string,
+    id: string,
+    patch: Partial<Omit<BotProfileInput, 'id' | 'clientAccountId'>>,
+  ): Promise<BotProfile>;
+  list(clientAccountId: string): Promise<BotProfile[]>;
+  delete(clientAccountId: string, id: string): Promise<boolean>;
+}
+
+export interface LeadQuery extends ListOptions {
+  status?: Lead['status'][];
+  source?: LeadSource;
+  search?: string;
+}
+
+export interface LeadUpsertResult {
+  lead: Lead;
+  /** True when no lead with this phone existed for the tenant. */
+  created: boolean;
+}
+
+export interface LeadRepository {
+  create(input: LeadInput): Promise<Lead>;
+  /**
+   * Creates the lead, or merges it into the tenant's lead with the same phone:
+   * a new source joins `additionalSources` (no duplicates), answers and
+   * attributes are merged, empty fields are filled, existing ones kept.
+   * Safe under concurrency: two upserts of one phone yield one lead.
+   */
+  upsertByPhone(input: LeadInput & { phone: string }): Promise<LeadUpsertResult>;
+  get(clientAccountId: string, id: string): Promise<Lead | null>;
+  getByPhone(clientAccountId: string, phone: string): Promise<Lead | null>;
+  update(clientAccountId: string, id: string, patch: LeadPatch): Promise<Lead>;
+  list(clientAccountId: string, query?: LeadQuery): Promise<Page<Lead>>;
+}
+
+export interface MessageRepository {
+  create(input: MessageInput): Promise<Message>;
+  get(clientAccountId: string, id: string): Promise<Message | null>;
+  /** Finds a message by either provider id (send id or the WhatsApp wamid). */
+  findByProviderId(clientAccountId: string, providerId: string): Promise<Message | null>;
+  updateStatus(
+    clientAccountId: string,
+    id: string,
+    update: {
+      status: MessageStatus;
+      statusAt?: Date;
+      providerMessageId?: string | null;
+      providerAltId?: string | null;
+      errorCode?: string | null;
+      errorReason?: string | null;
+    },
+  ): Promise<Message>;
+  /** The conversation with one lead, oldest first. */
+  listByLead(clientAccountId: string, leadId: string, options?: ListOptions): Promise<Page<Message>>;
+}
+
+export interface AgentRepository {
+  create(input: AgentInput): Promise<Agent>;
+  get(clientAccountId: string, id: string): Promise<Agent | null>;
+  update(
+    clientAccountId: string,
+    id: string,
+    patch: Partial<Omit<AgentInput, 'id' | 'clientAccountId'>>,
+  ): Promise<Agent>;
+  list(clientAccountId: string): Promise<Agent[]>;
+}
+
+export interface AppointmentQuery extends ListOptions {
+  leadId?: string;
+  agentId?: string;
+  from?: Date;
+  to?: Date;
+}
+
+export interface AppointmentRepository {
+  create(input: AppointmentInput): Promise<Appointment>;
+  get(clientAccountId: string, id: string): Promise<Appointment | null>;
+  update(
+    clientAccountId: string,
+    id: string,
+    patch: Partial<
+      Pick<
+        Appointment,
+        'status' | 'startsAt' | 'endsAt' | 'agentId' | 'location' | 'meetingUrl' | 'calendarEventId' | 'notes'
+      >
+    >,
+  ): Promise<Appointment>;
+  list(clientAccountId: string, query?: AppointmentQuery): Promise<Page<Appointment>>;
+}
+
+export interface TemplateUsageRepository {
+  record(input: TemplateUsageInput): Promise<TemplateUsageRecord>;
+  list(
+    clientAccountId: string,
+    query?: ListOptions & { templateName?: string; leadId?: string; since?: Date },
+  ): Promise<Page<TemplateUsageRecord>>;
+}
+
+/** All core repositories over one backing store. */
+export interface CoreStore {
+  readonly tenants: TenantRepository;
+  readonly pages: FacebookPageRepository;
+  readonly wabaConfigurations: WabaConfigurationRepository;
+  readonly botProfiles: BotProfileRepository;
+  readonly leads: LeadRepository;
+  readonly messages: MessageRepository;
+  readonly agents: AgentRepository;
+  readonly appointments: AppointmentRepository;
+  readonly templateUsage: TemplateUsageRepository;
+}

@@ -1,0 +1,2 @@
+export { createManualClock, type ManualClock } from '../observability/clock.js';
+export * from './databases.js';
