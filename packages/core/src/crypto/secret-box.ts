@@ -172,3 +172,29 @@ export function createSecretBox(options: SecretBoxOptions): SecretBox {
   };
   return box;
 }
+
+/** The kinds of tenant secret LeadRelay stores; each is sealed bound to its tenant. */
+export type TenantSecretKind =
+  | 'meta_app_secret'
+  | 'meta_verify_token'
+  | 'page_access_token'
+  | 'waba_credentials'
+  | 'waba_webhook_secret'
+  | 'oauth_token';
+
+const tenantContext = (clientAccountId: string, kind: TenantSecretKind) => `tenant:${clientAccountId}:${kind}`;
+
+/**
+ * Seals a tenant's secret bound to that tenant and kind: an envelope copied
+ * to another tenant's row, or into another column, does not open.
+ *
+ * @example tenant.facebookAppSecretEncrypted = sealTenantSecret(box, tenant.id, 'meta_app_secret', secret);
+ */
+export function sealTenantSecret(box: SecretBox, clientAccountId: string, kind: TenantSecretKind, plaintext: string): string {
+  return box.encrypt(plaintext, { context: tenantContext(clientAccountId, kind) });
+}
+
+/** Opens an envelope sealed by `sealTenantSecret` for the same tenant and kind. */
+export function openTenantSecret(box: SecretBox, clientAccountId: string, kind: TenantSecretKind, envelope: string): string {
+  return box.decrypt(envelope, { context: tenantContext(clientAccountId, kind) });
+}
