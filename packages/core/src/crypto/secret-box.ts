@@ -67,6 +67,19 @@ function decodeKey(key: Uint8Array | string, id: string): Buffer {
   return bytes;
 }
 
+/**
+ * Decodes one base64url part, accepting only the canonical spelling: Node's
+ * decoder also takes `+`, `/`, `=` and ignores the spare bits of the last
+ * character, so several strings would otherwise open as the same envelope.
+ */
+function decodePart(part: string): Buffer {
+  const bytes = Buffer.from(part, 'base64url');
+  if (bytes.toString('base64url') !== part) {
+    throw new SecretDecryptionError('Secret envelope is malformed', 'secret_malformed');
+  }
+  return bytes;
+}
+
 /** Generates a fresh random 32-byte key, base64url-encoded, for `SecretKey.key`. */
 export function generateSecretKey(): string {
   return randomBytes(32).toString('base64url');
@@ -121,12 +134,12 @@ export function createSecretBox(options: SecretBoxOptions): SecretBox {
       throw new SecretDecryptionError('Secret envelope is malformed', 'secret_malformed');
     }
     const [, keyId, ivPart, dataPart, tagPart] = parts as [string, string, string, string, string];
-    const iv = Buffer.from(ivPart, 'base64url');
-    const tag = Buffer.from(tagPart, 'base64url');
+    const iv = decodePart(ivPart);
+    const tag = decodePart(tagPart);
     if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES || !KEY_ID_PATTERN.test(keyId)) {
       throw new SecretDecryptionError('Secret envelope is malformed', 'secret_malformed');
     }
-    return [keyId, iv, Buffer.from(dataPart, 'base64url'), tag];
+    return [keyId, iv, decodePart(dataPart), tag];
   }
 
   const box: SecretBox = {
@@ -182,7 +195,8 @@ export type TenantSecretKind =
   | 'waba_webhook_secret'
   | 'oauth_token';
 
-const tenantContext = (clientAccountId: string, kind: TenantSecretKind) => `tenant:${clientAccountId}:${kind}`;
+const tenantContext = (clientAccountId: string, kind: TenantSecretKind) =>
+  `tenant:${clientAccountId}:${kind}`;
 
 /**
  * Seals a tenant's secret bound to that tenant and kind: an envelope copied
@@ -190,11 +204,21 @@ const tenantContext = (clientAccountId: string, kind: TenantSecretKind) => `tena
  *
  * @example tenant.facebookAppSecretEncrypted = sealTenantSecret(box, tenant.id, 'meta_app_secret', secret);
  */
-export function sealTenantSecret(box: SecretBox, clientAccountId: string, kind: TenantSecretKind, plaintext: string): string {
+export function sealTenantSecret(
+  box: SecretBox,
+  clientAccountId: string,
+  kind: TenantSecretKind,
+  plaintext: string,
+): string {
   return box.encrypt(plaintext, { context: tenantContext(clientAccountId, kind) });
 }
 
 /** Opens an envelope sealed by `sealTenantSecret` for the same tenant and kind. */
-export function openTenantSecret(box: SecretBox, clientAccountId: string, kind: TenantSecretKind, envelope: string): string {
+export function openTenantSecret(
+  box: SecretBox,
+  clientAccountId: string,
+  kind: TenantSecretKind,
+  envelope: string,
+): string {
   return box.decrypt(envelope, { context: tenantContext(clientAccountId, kind) });
 }

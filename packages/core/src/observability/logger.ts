@@ -25,6 +25,16 @@ const SECRET_KEY =
   /(secret|token|password|authorization|apikey|api_key|api-key|cookie|signature|proof|credential)/i;
 
 /**
+ * True for a field, header or query parameter name that looks like it holds
+ * a secret (`access_token`, `appsecret_proof`, `apikey`, `authorization`, …).
+ *
+ * @example isSecretName('access_token') // true
+ */
+export function isSecretName(name: string): boolean {
+  return SECRET_KEY.test(name);
+}
+
+/**
  * Returns a copy of `value` with every field whose name looks secret replaced
  * by `[redacted]`, to any depth. Used before anything reaches a logger.
  */
@@ -34,7 +44,7 @@ export function redact<T>(value: T, depth = 6): T {
   if (value instanceof Date) return value;
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-    out[key] = SECRET_KEY.test(key) ? '[redacted]' : redact(v, depth - 1);
+    out[key] = isSecretName(key) ? '[redacted]' : redact(v, depth - 1);
   }
   return out as T;
 }

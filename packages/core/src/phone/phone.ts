@@ -34,7 +34,7 @@ export function tryNormalizePhone(input: string, options: NormalizePhoneOptions 
   if (trimmed.length === 0 || trimmed.length > 64) return null;
   const country = options.defaultCountry?.toUpperCase() as CountryCode | undefined;
   const parsed = parsePhoneNumberFromString(trimmed, country ? { defaultCountry: country } : undefined);
-  if (!parsed || !parsed.isValid()) return null;
+  if (!parsed?.isValid()) return null;
   return parsed.number;
 }
 

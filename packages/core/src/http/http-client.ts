@@ -1,0 +1,381 @@
+import ky, { isNetworkError } from 'ky';
+import pRetry from 'p-retry';
+import { isLeadRelayError, LeadRelayError, ProviderError } from '../errors/errors.js';
+import { type Logger, noopLogger } from '../observability/logger.js';
+import { backoffDelay } from './backoff-delay.js';
+import { redactUrl } from './redact-url.js';
+import { parseRetryAfter } from './retry-after.js';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+
+type ParamValue = string | number | boolean | null | undefined;
+
+export interface HttpRequest {
+  method: HttpMethod;
+  /** Appended to `baseUrl` (`/v21.0/123/leads`); an absolute URL is accepted on the same origin only. */
+  path: string;
+  /** Query parameters; `undefined` and `null` values are left out, arrays repeat the name. */
+  searchParams?: URLSearchParams | Record<string, ParamValue | readonly ParamValue[]>;
+  /** Sent as `application/json`. */
+  json?: unknown;
+  /** Sent as `application/x-www-form-urlencoded`; `undefined` and `null` values are left out. */
+  form?: URLSearchParams | Record<string, ParamValue>;
+  /** Merged over the client's headers; an `undefined` value removes a client header. */
+  headers?: Record<string, string | undefined>;
+  /**
+   * A POST (or PATCH) that may be repeated without a double effect (the
+   * provider deduplicates it, or it only reads). Without it such a request is
+   * retried only after a 429, which means the provider did not process it.
+   */
+  retrySafe?: boolean;
+  /** Overrides the client's `retries` for this request (0 for a caller that reschedules by itself). */
+  retries?: number;
+  /** Cancels the request and any wait before a retry; the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse<T> {
+  status: number;
+  headers: Headers;
+  /** The parsed body for a JSON response, the text otherwise; `undefined` when the body is empty. */
+  data: T;
+}
+
+/**
+ * Turns a non-2xx answer into the error the caller sees. Returning
+ * `undefined` falls back to the default `ProviderError`. The error's
+ * `retryable` flag decides whether the client retries (within the method rules).
+ */
+export type ClassifyError = (response: Response, body: unknown) => LeadRelayError | undefined;
+
+export interface HttpClientOptions {
+  /** e.g. `https://graph.facebook.com`; a sandbox, proxy or local test server works the same. */
+  baseUrl: string;
+  /** Name carried by every error and log line, e.g. `meta_graph`, `gupshup`. */
+  provider: string;
+  /** Per attempt, headers and body included. Default 10 000. */
+  timeoutMs?: number;
+  /** Retries after the first attempt. Default 3. */
+  retries?: number;
+  /** Default 200. */
+  minRetryDelayMs?: number;
+  /** Upper bound of the exponential backoff. Default 10 000. */
+  maxRetryDelayMs?: number;
+  /**
+   * A `Retry-After` up to this long is waited out before retrying; a longer
+   * one is not waited for: the error is thrown at once with `retryAfterMs`
+   * so a queue can reschedule the work. Default 60 000.
+   */
+  maxRetryAfterMs?: number;
+  /** Sent with every request (credentials belong here; they are never logged). */
+  headers?: Record<string, string>;
+  fetch?: typeof globalThis.fetch;
+  logger?: Logger;
+  classifyError?: ClassifyError;
+}
+
+export interface HttpClient {
+  readonly provider: string;
+  request<T = unknown>(request: HttpRequest): Promise<HttpResponse<T>>;
+}
+
+const IDEMPOTENT = new Set<HttpMethod>(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+const MESSAGE_LIMIT = 200;
+
+/** What the retry decision needs to know about a failed attempt besides the error itself. */
+interface AttemptFailure {
+  httpStatus?: number;
+  retryAfterMs?: number;
+}
+
+/**
+ * An HTTP client for one provider: ky does the request (its own retry off),
+ * p-retry is the single retry layer. Idempotent methods are retried on
+ * network errors, timeouts, 408, 429, 5xx and errors the classifier marks
+ * retryable; POST and PATCH only when `retrySafe` or after a 429. Waits use
+ * exponential backoff with full jitter, or the provider's `Retry-After`.
+ * Each attempt logs one debug line and each retry one warning, with secret
+ * query parameters redacted and without headers or bodies.
+ *
+ * @example
+ * const graph = createHttpClient({ baseUrl: 'https://graph.facebook.com', provider: 'meta_graph' });
+ * const { data } = await graph.request<{ id: string }>({
+ *   method: 'GET',
+ *   path: `/v21.0/${leadgenId}`,
+ *   searchParams: { access_token: token, appsecret_proof: proof },
+ * });
+ */
+export function createHttpClient(options: HttpClientOptions): HttpClient {
+  const provider = options.provider;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const defaultRetries = options.retries ?? 3;
+  const minRetryDelayMs = options.minRetryDelayMs ?? 200;
+  const maxRetryDelayMs = options.maxRetryDelayMs ?? 10_000;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
+  const logger = options.logger ?? noopLogger;
+  const base = new URL(options.baseUrl);
+
+  return {
+    provider,
+    async request<T>(request: HttpRequest): Promise<HttpResponse<T>> {
+      const method = request.method.toUpperCase() as HttpMethod;
+      const url = buildUrl(base, request.path, request.searchParams);
+      const logUrl = redactUrl(url);
+      const where = `${method} ${url.pathname}`;
+      const headers = new Headers(options.headers);
+      for (const [name, value] of Object.entries(request.headers ?? {})) {
+        if (value === undefined) headers.delete(name);
+        else headers.set(name, value);
+      }
+      if (request.json !== undefined && request.form !== undefined) {
+        throw new LeadRelayError('A request takes either json or form, not both', {
+          code: 'http_request_invalid',
+        });
+      }
+      const form = request.form === undefined ? undefined : toParams(request.form);
+      const failures = new WeakMap<object, AttemptFailure>();
+
+      const attempt = async (attemptNumber: number): Promise<HttpResponse<T>> => {
+        const started = performance.now();
+        const timeout = AbortSignal.timeout(timeoutMs);
+        const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
+        const logLine = { provider, method, url: logUrl, attempt: attemptNumber };
+        let response: Response;
+        let text: string;
+        try {
+          response = await ky(url, {
+            method,
+            headers,
+            ...(request.json !== undefined ? { json: request.json } : {}),
+            ...(form ? { body: form } : {}),
+            // p-retry is the one retry layer; the timeout below also covers reading the body.
+            retry: 0,
+            timeout: false,
+            throwHttpErrors: false,
+            signal,
+            ...(options.fetch ? { fetch: options.fetch } : {}),
+          });
+          text = await response.text();
+        } catch (error) {
+          const durationMs = Math.round(performance.now() - started);
+          if (request.signal?.aborted) throw request.signal.reason;
+          const failure = transportError(error, { provider, where, timedOut: timeout.aborted, timeoutMs });
+          logger.debug({ ...logLine, error: failure.code, durationMs }, 'http attempt failed');
+          failures.set(failure, {});
+          throw failure;
+        }
+        const durationMs = Math.round(performance.now() - started);
+        logger.debug({ ...logLine, status: response.status, durationMs }, 'http attempt');
+        const body = readBody(text, response.headers.get('content-type'));
+        if (response.ok) {
+          if (body.invalidJson) {
+            throw new ProviderError(`${provider} answered ${where} with invalid JSON`, {
+              provider,
+              code: 'invalid_response',
+              httpStatus: response.status,
+            });
+          }
+          return { status: response.status, headers: response.headers, data: body.value as T };
+        }
+        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+        const error =
+          options.classifyError?.(response, body.value) ??
+          defaultError({ provider, where, response, body: body.value, retryAfterMs });
+        failures.set(error, {
+          httpStatus: response.status,
+          ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+        });
+        throw error;
+      };
+
+      return pRetry(attempt, {
+        retries: request.retries ?? defaultRetries,
+        // The wait happens in shouldRetry, where the delay can follow Retry-After.
+        minTimeout: 0,
+        ...(request.signal ? { signal: request.signal } : {}),
+        shouldRetry: async ({ error, attemptNumber }) => {
+          const failure = failures.get(error);
+          if (!failure || !isLeadRelayError(error) || !error.retryable) return false;
+          const repeatable =
+            IDEMPOTENT.has(method) || request.retrySafe === true || failure.httpStatus === 429;
+          if (!repeatable) return false;
+          if (failure.retryAfterMs !== undefined && failure.retryAfterMs > maxRetryAfterMs) return false;
+          const delayMs =
+            failure.retryAfterMs ??
+            backoffDelay({ attempt: attemptNumber, minMs: minRetryDelayMs, maxMs: maxRetryDelayMs });
+          logger.warn(
+            {
+              provider,
+              method,
+              url: logUrl,
+              attempt: attemptNumber,
+              ...(failure.httpStatus !== undefined ? { status: failure.httpStatus } : {}),
+              error: error.code,
+              delayMs,
+            },
+            'http retry',
+          );
+          await sleep(delayMs, request.signal);
+          return true;
+        },
+      });
+    },
+  };
+}
+
+function buildUrl(base: URL, path: string, searchParams: HttpRequest['searchParams']): URL {
+  let url: URL;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(path)) {
+    url = new URL(path);
+    // Credentials in the client's headers must not travel to another host.
+    if (url.origin !== base.origin) {
+      throw new LeadRelayError(`Absolute URL outside ${base.origin}`, { code: 'http_request_invalid' });
+    }
+  } else {
+    url = new URL(base);
+    const prefix = url.pathname.replace(/\/+$/, '');
+    url.pathname = `${prefix}/${path.replace(/^\/+/, '')}`;
+  }
+  if (searchParams) {
+    const entries =
+      searchParams instanceof URLSearchParams ? [...searchParams.entries()] : Object.entries(searchParams);
+    for (const [name, value] of entries) {
+      for (const item of Array.isArray(value) ? value : [value]) {
+        if (item !== undefined && item !== null) url.searchParams.append(name, String(item));
+      }
+    }
+  }
+  return url;
+}
+
+function toParams(form: NonNullable<HttpRequest['form']>): URLSearchParams {
+  if (form instanceof URLSearchParams) return form;
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(form)) {
+    if (value !== undefined && value !== null) params.append(name, String(value));
+  }
+  return params;
+}
+
+function readBody(text: string, contentType: string | null): { value: unknown; invalidJson: boolean } {
+  if (text === '') return { value: undefined, invalidJson: false };
+  if (contentType && /^application\/([\w.-]+\+)?json\b/i.test(contentType.trim())) {
+    try {
+      return { value: JSON.parse(text), invalidJson: false };
+    } catch {
+      return { value: text, invalidJson: true };
+    }
+  }
+  return { value: text, invalidJson: false };
+}
+
+function transportError(
+  error: unknown,
+  context: { provider: string; where: string; timedOut: boolean; timeoutMs: number },
+): ProviderError {
+  const { provider, where } = context;
+  if (context.timedOut) {
+    return new ProviderError(`${provider} did not answer ${where} within ${context.timeoutMs} ms`, {
+      provider,
+      code: 'timeout',
+      status: 504,
+      retryable: true,
+    });
+  }
+  // The ky error's message holds the full URL (secrets included): keep only the fetch failure beneath it.
+  const raw = isNetworkError(error) ? error.cause : error;
+  if (isNetworkError(error) || isRawFetchFailure(raw)) {
+    const reason = errnoCode(raw);
+    return new ProviderError(`${provider} could not be reached for ${where}${reason ? ` (${reason})` : ''}`, {
+      provider,
+      code: 'network_error',
+      retryable: true,
+      cause: raw,
+    });
+  }
+  return new ProviderError(`${provider} request ${where} failed`, {
+    provider,
+    code: 'request_failed',
+    cause: raw,
+  });
+}
+
+function isRawFetchFailure(error: unknown): boolean {
+  return error instanceof TypeError && (error.message === 'fetch failed' || error.message === 'terminated');
+}
+
+function errnoCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function defaultError(context: {
+  provider: string;
+  where: string;
+  response: Response;
+  body: unknown;
+  retryAfterMs: number | undefined;
+}): ProviderError {
+  const { provider, where, response, body, retryAfterMs } = context;
+  const status = response.status;
+  const providerMessage = messageOf(body);
+  const providerCode = codeOf(body);
+  return new ProviderError(
+    `${provider} answered ${status} to ${where}${providerMessage ? `: ${providerMessage}` : ''}`,
+    {
+      provider,
+      httpStatus: status,
+      retryable: status === 408 || status === 429 || status >= 500,
+      ...(providerCode !== undefined ? { providerCode } : {}),
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    },
+  );
+}
+
+/** The provider's error code in the common shapes: `{error:{code}}` (Graph, Cloud API) or `{code}`. */
+function codeOf(body: unknown): string | number | undefined {
+  if (!body || typeof body !== 'object') return undefined;
+  const record = body as Record<string, unknown>;
+  const nested = record.error;
+  const candidates = [
+    nested && typeof nested === 'object' ? (nested as Record<string, unknown>).code : undefined,
+    record.code,
+  ];
+  return candidates.find((c): c is string | number => typeof c === 'string' || typeof c === 'number');
+}
+
+function messageOf(body: unknown): string | undefined {
+  let message: unknown;
+  if (body && typeof body === 'object') {
+    const record = body as Record<string, unknown>;
+    const nested = record.error;
+    message =
+      nested && typeof nested === 'object'
+        ? (nested as Record<string, unknown>).message
+        : typeof nested === 'string'
+          ? nested
+          : record.message;
+  }
+  if (typeof message !== 'string' || message === '') return undefined;
+  return message.length > MESSAGE_LIMIT ? `${message.slice(0, MESSAGE_LIMIT)}…` : message;
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

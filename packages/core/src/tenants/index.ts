@@ -1,0 +1,2 @@
+export * from './tenant-registry.js';
+export * from './ttl-cache.js';
