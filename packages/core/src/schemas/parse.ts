@@ -15,7 +15,7 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, wha
     message: issue.message,
   }));
   const first = issues[0];
-  const where = first && first.path.length ? ` at ${first.path.join('.')}` : '';
+  const where = first?.path.length ? ` at ${first.path.join('.')}` : '';
   throw new ValidationError(`Invalid ${what}${where}: ${first?.message ?? 'does not match the schema'}`, {
     issues,
   });

@@ -960,7 +960,10 @@ export function coreStoreContract(
         ['agent_not_found', () => store.agents.update(b.id, agent.id, { active: false })],
         ['lead_not_found', () => store.leads.update(b.id, lead.id, { optedOut: true })],
         ['message_not_found', () => store.messages.updateStatus(b.id, message.id, { status: 'read' })],
-        ['appointment_not_found', () => store.appointments.update(b.id, appointment.id, { status: 'cancelled' })],
+        [
+          'appointment_not_found',
+          () => store.appointments.update(b.id, appointment.id, { status: 'cancelled' }),
+        ],
       ];
       for (const [code, write] of writes) {
         const error = await write().catch((e: unknown) => e);
