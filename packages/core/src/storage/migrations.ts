@@ -111,10 +111,10 @@ export function splitSql(script: string): string[] {
       i = stop;
       continue;
     }
-    if (ch === "'") {
+    if (ch === "'" || ch === '"') {
+      // A doubled quote inside a literal or identifier stands for the quote itself.
       let j = i + 1;
-      while (j < script.length && !(script[j] === "'" && script[j + 1] !== "'"))
-        j += script[j] === "'" ? 2 : 1;
+      while (j < script.length && !(script[j] === ch && script[j + 1] !== ch)) j += script[j] === ch ? 2 : 1;
       current += script.slice(i, j + 1);
       i = j + 1;
       continue;

@@ -38,3 +38,10 @@ $$ LANGUAGE plpgsql`;
     ).toEqual(['CREATE TABLE a (id int)', 'SELECT 1']);
   });
 });
+
+describe('splitSql with block comments and quoted identifiers', () => {
+  it('ignores semicolons inside /* */ comments and "quoted" identifiers', () => {
+    const script = `/* first; part */ CREATE TABLE "a;b" (x int); SELECT 1 /* ; */;`;
+    expect(splitSql(script)).toEqual(['CREATE TABLE "a;b" (x int)', 'SELECT 1']);
+  });
+});
