@@ -102,6 +102,11 @@ export function splitSql(script: string): string[] {
       i = end === -1 ? script.length : end + 1;
       continue;
     }
+    if (rest.startsWith('/*')) {
+      const end = script.indexOf('*/', i + 2);
+      i = end === -1 ? script.length : end + 2;
+      continue;
+    }
     const dollar = /^\$[A-Za-z_]*\$/.exec(rest);
     if (dollar) {
       const tag = dollar[0];
