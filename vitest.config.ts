@@ -14,6 +14,7 @@ const alias = [
   { find: /^@leadrelay\/meta-leads$/, replacement: src('meta-leads') },
   { find: /^@leadrelay\/waba\/testing$/, replacement: src('waba', 'testing') },
   { find: /^@leadrelay\/waba$/, replacement: src('waba') },
+  { find: /^@leadrelay\/followups\/testing$/, replacement: src('followups', 'testing') },
   { find: /^@leadrelay\/followups$/, replacement: src('followups') },
 ];
 

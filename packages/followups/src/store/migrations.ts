@@ -1,0 +1,126 @@
+import type { Migration } from '@leadrelay/core';
+
+/**
+ * The follow-ups schema: campaigns and their versions, enrolments, scheduled
+ * steps (the work queue), the send ledger and exit events. Every table
+ * carries `client_account_id`. Runs on Postgres 15+ and PGlite.
+ *
+ * @example await migrate(db, [...coreMigrations, ...followupsMigrations]);
+ */
+export const followupsMigrations: Migration[] = [
+  {
+    id: 'followups/0001_init',
+    up: `
+CREATE TABLE follow_up_campaigns (
+  id text PRIMARY KEY,
+  client_account_id text NOT NULL,
+  name text NOT NULL,
+  status text NOT NULL CHECK (status IN ('draft', 'active', 'paused', 'archived')),
+  version integer NOT NULL DEFAULT 1,
+  trigger_type text NOT NULL,
+  definition jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX follow_up_campaigns_tenant_idx ON follow_up_campaigns (client_account_id, status, trigger_type);
+
+CREATE TABLE follow_up_campaign_versions (
+  campaign_id text NOT NULL REFERENCES follow_up_campaigns (id) ON DELETE CASCADE,
+  version integer NOT NULL,
+  client_account_id text NOT NULL,
+  definition jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (campaign_id, version)
+);
+
+CREATE TABLE follow_up_enrolments (
+  id text PRIMARY KEY,
+  client_account_id text NOT NULL,
+  campaign_id text NOT NULL REFERENCES follow_up_campaigns (id) ON DELETE CASCADE,
+  campaign_version integer NOT NULL,
+  lead_id text NOT NULL,
+  status text NOT NULL CHECK (status IN ('active', 'completed', 'exited')),
+  exit_reason text,
+  enrolled_at timestamptz NOT NULL,
+  ended_at timestamptz,
+  last_step_id text
+) WITH (fillfactor = 80);
+-- No index reads status, exit_reason, ended_at or last_step_id, so ending an enrolment is a HOT
+-- update (no index writes; fillfactor leaves room on the page). One running enrolment per campaign
+-- and lead is kept by enrol(), which holds an advisory lock on the pair while it checks and inserts.
+CREATE INDEX follow_up_enrolments_lead_idx ON follow_up_enrolments (client_account_id, lead_id, campaign_id);
+CREATE INDEX follow_up_enrolments_campaign_idx ON follow_up_enrolments (campaign_id, enrolled_at);
+
+CREATE TABLE scheduled_follow_ups (
+  id text PRIMARY KEY,
+  client_account_id text NOT NULL,
+  enrolment_id text NOT NULL REFERENCES follow_up_enrolments (id) ON DELETE CASCADE,
+  campaign_id text NOT NULL,
+  campaign_version integer NOT NULL,
+  lead_id text NOT NULL,
+  step_id text NOT NULL,
+  step_index integer NOT NULL,
+  status text NOT NULL DEFAULT 'pending'
+    CHECK (status IN ('pending', 'claimed', 'sent', 'skipped', 'failed', 'cancelled', 'dead')),
+  due_at timestamptz NOT NULL,
+  attempts integer NOT NULL DEFAULT 0,
+  lease_until timestamptz,
+  claim_token text,
+  last_error text,
+  skip_reason text,
+  provider_message_id text,
+  message_id text,
+  message_kind text,
+  sent_at timestamptz,
+  delivery_status text CHECK (delivery_status IN ('sent', 'delivered', 'read', 'failed')),
+  delivered_at timestamptz,
+  read_at timestamptz,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (enrolment_id, step_id)
+);
+-- The claim reads these two partial indexes only: due work and expired leases.
+CREATE INDEX scheduled_follow_ups_due_idx ON scheduled_follow_ups (due_at) WHERE status = 'pending';
+CREATE INDEX scheduled_follow_ups_lease_idx ON scheduled_follow_ups (lease_until) WHERE status = 'claimed';
+CREATE INDEX scheduled_follow_ups_provider_idx ON scheduled_follow_ups (client_account_id, provider_message_id)
+  WHERE provider_message_id IS NOT NULL;
+-- Every claim and completion rewrites a row and each of its indexes: steps are found by campaign or
+-- lead through follow_up_enrolments and UNIQUE (enrolment_id, step_id) instead of indexes of their own.
+
+-- The send ledger: one row per (enrolment, step) ever sent; its key is the provider idempotency key.
+CREATE TABLE follow_up_sends (
+  enrolment_id text NOT NULL,
+  step_id text NOT NULL,
+  client_account_id text NOT NULL,
+  scheduled_id text NOT NULL,
+  campaign_id text NOT NULL,
+  lead_id text NOT NULL,
+  idempotency_key text NOT NULL,
+  provider_message_id text,
+  sent_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (enrolment_id, step_id)
+);
+CREATE INDEX follow_up_sends_lead_idx ON follow_up_sends (client_account_id, lead_id, sent_at);
+
+CREATE TABLE follow_up_exit_events (
+  id text PRIMARY KEY,
+  client_account_id text NOT NULL,
+  enrolment_id text NOT NULL,
+  campaign_id text NOT NULL,
+  lead_id text NOT NULL,
+  reason text NOT NULL,
+  last_step_id text,
+  at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX follow_up_exit_events_campaign_idx ON follow_up_exit_events (campaign_id, at);
+`,
+    down: `
+DROP TABLE IF EXISTS follow_up_exit_events;
+DROP TABLE IF EXISTS follow_up_sends;
+DROP TABLE IF EXISTS scheduled_follow_ups;
+DROP TABLE IF EXISTS follow_up_enrolments;
+DROP TABLE IF EXISTS follow_up_campaign_versions;
+DROP TABLE IF EXISTS follow_up_campaigns;
+`,
+  },
+];

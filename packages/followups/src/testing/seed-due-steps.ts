@@ -1,0 +1,58 @@
+import type { SqlDatabase } from '@leadrelay/core';
+import { campaignDefinition, campaignInputSchema } from '../campaigns/campaign.js';
+
+export interface SeedDueStepsOptions {
+  /** How many enrolments, each with one step due now. */
+  count: number;
+  tenant?: string;
+  campaignId?: string;
+}
+
+/**
+ * Seeds an active single-step campaign (template `welcome_lead`, no quiet
+ * hours) with `count` enrolments whose step is due now, in three set-based
+ * statements: for load tests, crash tests and benchmarks of the runner.
+ * Enrolments are `enr-<n>`, leads `lead-<n>`, steps `step-<n>`, for n from 1.
+ *
+ * @example await seedDueSteps(db, { count: 20_000 });
+ */
+export async function seedDueSteps(db: SqlDatabase, options: SeedDueStepsOptions): Promise<void> {
+  const tenant = options.tenant ?? 'tenant-load';
+  const campaignId = options.campaignId ?? 'camp-load';
+  const def = campaignDefinition(
+    campaignInputSchema.parse({
+      clientAccountId: tenant,
+      status: 'active',
+      name: 'Load',
+      trigger: { type: 'lead_created' },
+      steps: [{ id: 'hello', delay: 'PT0S', message: { type: 'template', name: 'welcome_lead' } }],
+      schedule: { quietHours: null },
+      maxSendsPerLeadPerDay: 10,
+    }),
+  );
+  await db.query(
+    `INSERT INTO follow_up_campaigns (id, client_account_id, name, status, version, trigger_type, definition)
+     VALUES ($1, $2, 'Load', 'active', 1, 'lead_created', $3::jsonb)`,
+    [campaignId, tenant, JSON.stringify(def)],
+  );
+  await db.query(
+    `INSERT INTO follow_up_campaign_versions (campaign_id, version, client_account_id, definition)
+     VALUES ($1, 1, $2, $3::jsonb)`,
+    [campaignId, tenant, JSON.stringify(def)],
+  );
+  await db.query(
+    `INSERT INTO follow_up_enrolments (id, client_account_id, campaign_id, campaign_version, lead_id, status, enrolled_at)
+     SELECT 'enr-' || g, $2, $3, 1, 'lead-' || g, 'active', now() - interval '1 hour'
+     FROM generate_series(1, $1::int) g`,
+    [options.count, tenant, campaignId],
+  );
+  await db.query(
+    `INSERT INTO scheduled_follow_ups (id, client_account_id, enrolment_id, campaign_id, campaign_version, lead_id,
+       step_id, step_index, status, due_at)
+     SELECT 'step-' || g, $2, 'enr-' || g, $3, 1, 'lead-' || g, 'hello', 0, 'pending',
+       now() - interval '1 minute' + g * interval '1 millisecond'
+     FROM generate_series(1, $1::int) g`,
+    [options.count, tenant, campaignId],
+  );
+  await db.query('ANALYZE follow_up_enrolments, scheduled_follow_ups');
+}
