@@ -49,7 +49,13 @@ export function describeLeadgenInboxContract(
     it('records new events once and returns only the ones it inserted', async () => {
       const first = await inbox.record([event('9000000000000001'), event('9000000000000002')], T0);
       expect(first.map((e) => e.leadgenId).sort()).toEqual(['9000000000000001', '9000000000000002']);
-      expect(first[0]).toMatchObject({ status: 'pending', attempts: 0, leadId: null, lastError: null });
+      expect(first[0]).toMatchObject({
+        status: 'pending',
+        attempts: 0,
+        leadId: null,
+        leadCreated: null,
+        lastError: null,
+      });
       expect(first[0]!.nextAttemptAt.toISOString()).toBe(T0.toISOString());
 
       const again = await inbox.record([event('9000000000000002'), event('9000000000000003')], at(1000));
@@ -110,6 +116,45 @@ export function describeLeadgenInboxContract(
       expect(await inbox.complete(current, { leadId: 'lead-1', now: at(60_030) })).toBe(true);
       expect(await inbox.get(current)).toMatchObject({ status: 'done', leadId: 'lead-1', lockedUntil: null });
       expect(await inbox.complete(current, { leadId: 'lead-2', now: at(60_040) })).toBe(false);
+    });
+
+    it('attaches the lead under the lease and keeps it through retries, parking and requeueing', async () => {
+      await inbox.record([event('1')], T0);
+      const key = { clientAccountId: 'tenant-a', leadgenId: '1' };
+      // Not claimed: there is no lease to attach under.
+      expect(
+        await inbox.attachLead({ ...key, attempts: 0 }, { leadId: 'lead-0', created: true, now: at(1) }),
+      ).toBe(false);
+
+      const [claimed] = await inbox.claim({ now: at(10), leaseMs: 1000, limit: 1 });
+      const lease = { ...key, attempts: claimed!.attempts };
+      expect(await inbox.attachLead(lease, { leadId: 'lead-1', created: true, now: at(20) })).toBe(true);
+      const attached = await inbox.get(key);
+      expect(attached).toMatchObject({ status: 'processing', leadId: 'lead-1', leadCreated: true });
+      expect(attached!.updatedAt.toISOString()).toBe(at(20).toISOString());
+
+      // The hook failed: the event waits for its retry with the lead still recorded.
+      await inbox.retryLater(lease, { error: 'hook: down', nextAttemptAt: at(100), now: at(30) });
+      expect(await inbox.get(key)).toMatchObject({ status: 'pending', leadId: 'lead-1', leadCreated: true });
+      const [retry] = await inbox.claim({ now: at(100), leaseMs: 1000, limit: 1 });
+      expect(retry).toMatchObject({ attempts: 2, leadId: 'lead-1', leadCreated: true });
+
+      // The first lease is gone: it can no longer attach (nor overwrite) a lead.
+      expect(await inbox.attachLead(lease, { leadId: 'lead-x', created: false, now: at(110) })).toBe(false);
+      expect(await inbox.get(key)).toMatchObject({ leadId: 'lead-1', leadCreated: true });
+
+      const second = { ...key, attempts: 2 };
+      await inbox.park(second, { status: 'failed', error: 'hook: down', now: at(120) });
+      await inbox.requeue({ now: at(130), statuses: ['failed'] });
+      const [third] = await inbox.claim({ now: at(130), leaseMs: 1000, limit: 1 });
+      expect(third).toMatchObject({ attempts: 3, leadId: 'lead-1', leadCreated: true });
+
+      // A merged lead records created: false; completing keeps the flag.
+      const current = { ...key, attempts: 3 };
+      expect(await inbox.attachLead(current, { leadId: 'lead-2', created: false, now: at(140) })).toBe(true);
+      expect(await inbox.complete(current, { leadId: 'lead-2', now: at(150) })).toBe(true);
+      expect(await inbox.get(key)).toMatchObject({ status: 'done', leadId: 'lead-2', leadCreated: false });
+      expect(await inbox.attachLead(current, { leadId: 'lead-3', created: true, now: at(160) })).toBe(false);
     });
 
     it('claims only the keys, tenant, page and number asked for, oldest due first', async () => {

@@ -38,7 +38,10 @@ export interface LeadgenEvent extends LeadgenEventInput {
   nextAttemptAt: Date;
   lockedUntil: Date | null;
   lastError: string | null;
+  /** The stored lead, recorded by `attachLead` before `onLead` runs (kept across retries). */
   leadId: string | null;
+  /** Whether this event created `leadId` (false: merged into an existing lead); null before `attachLead`. */
+  leadCreated: boolean | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -87,6 +90,13 @@ export interface LeadgenInbox {
    * claim the same row at once.
    */
   claim(options: ClaimOptions): Promise<LeadgenEvent[]>;
+  /**
+   * Records on a claimed event the lead stored for it and whether the event
+   * created it; the status stays `processing`. The record survives retries
+   * and expired leases, so a later attempt finds the lead instead of storing
+   * it again. False when the lease was lost (nothing is written).
+   */
+  attachLead(lease: LeadgenLease, result: { leadId: string; created: boolean; now: Date }): Promise<boolean>;
   /** Marks a claimed event done with its lead. False when the lease was lost. */
   complete(lease: LeadgenLease, result: { leadId: string; now: Date }): Promise<boolean>;
   /** Gives a claimed event back as `pending`, due at `nextAttemptAt`. False when the lease was lost. */

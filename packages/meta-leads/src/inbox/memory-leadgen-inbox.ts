@@ -51,6 +51,7 @@ export function createMemoryLeadgenInbox(): LeadgenInbox {
           lockedUntil: null,
           lastError: null,
           leadId: null,
+          leadCreated: null,
           createdAt: new Date(now),
           updatedAt: new Date(now),
         };
@@ -85,6 +86,15 @@ export function createMemoryLeadgenInbox(): LeadgenInbox {
         row.updatedAt = new Date(now);
       }
       return due.map(copy);
+    },
+
+    async attachLead(lease, result) {
+      const row = holding(lease);
+      if (!row) return false;
+      row.leadId = result.leadId;
+      row.leadCreated = result.created;
+      row.updatedAt = new Date(result.now);
+      return true;
     },
 
     async complete(lease, result) {

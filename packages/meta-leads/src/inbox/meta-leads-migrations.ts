@@ -2,7 +2,8 @@ import type { Migration } from '@leadrelay/core';
 
 /**
  * The tables `@leadrelay/meta-leads` owns. Apply with core's runner after
- * core's own migrations:
+ * core's own migrations (events reference `client_accounts` and go with
+ * their tenant):
  *
  * @example await migrate(db, [...coreMigrations, ...metaLeadsMigrations]);
  */
@@ -11,7 +12,8 @@ export const metaLeadsMigrations: Migration[] = [
     id: 'meta-leads/0001_init',
     up: `
       CREATE TABLE meta_leadgen_events (
-        client_account_id text NOT NULL,
+        -- Same type and collation as client_accounts.id, which it references.
+        client_account_id text COLLATE "C" NOT NULL,
         leadgen_id text NOT NULL,
         page_id text NOT NULL,
         form_id text,
@@ -24,10 +26,15 @@ export const metaLeadsMigrations: Migration[] = [
         next_attempt_at timestamptz NOT NULL DEFAULT now(),
         locked_until timestamptz,
         last_error text,
+        -- The stored lead, recorded before onLead runs, and whether this event
+        -- created it: a retry calls onLead again without fetching or storing.
         lead_id text,
+        lead_created boolean,
         created_at timestamptz NOT NULL DEFAULT now(),
         updated_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (client_account_id, leadgen_id)
+        PRIMARY KEY (client_account_id, leadgen_id),
+        CONSTRAINT meta_leadgen_events_client_account_fkey FOREIGN KEY (client_account_id)
+          REFERENCES client_accounts (id) ON DELETE CASCADE
       );
       -- What a claim scans: due pending rows and expired leases.
       CREATE INDEX meta_leadgen_events_due_idx

@@ -24,12 +24,13 @@ interface EventRow {
   locked_until: Date | string | null;
   last_error: string | null;
   lead_id: string | null;
+  lead_created: boolean | null;
   created_at: Date | string;
   updated_at: Date | string;
 }
 
 const COLUMNS = `client_account_id, leadgen_id, page_id, form_id, ad_id, adgroup_id, payload, status, attempts,
-  next_attempt_at, locked_until, last_error, lead_id, created_at, updated_at`;
+  next_attempt_at, locked_until, last_error, lead_id, lead_created, created_at, updated_at`;
 
 const toDate = (value: Date | string) => (value instanceof Date ? value : new Date(value));
 
@@ -48,6 +49,7 @@ function toEvent(row: EventRow): LeadgenEvent {
     lockedUntil: row.locked_until === null ? null : toDate(row.locked_until),
     lastError: row.last_error,
     leadId: row.lead_id,
+    leadCreated: row.lead_created,
     createdAt: toDate(row.created_at),
     updatedAt: toDate(row.updated_at),
   };
@@ -152,6 +154,16 @@ export function createPostgresLeadgenInbox(db: SqlDatabase): LeadgenInbox {
         params,
       );
       return result.rows.map(toEvent).sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime());
+    },
+
+    async attachLead(lease, result) {
+      const updated = await db.query(
+        `UPDATE meta_leadgen_events
+            SET lead_id = $4, lead_created = $5, updated_at = $6
+          WHERE ${leaseCondition}`,
+        [...leaseParams(lease), result.leadId, result.created, result.now],
+      );
+      return updated.rowCount === 1;
     },
 
     async complete(lease, result) {

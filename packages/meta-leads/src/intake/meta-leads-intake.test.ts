@@ -1,4 +1,10 @@
-import { createManualClock, createPgliteDatabase, type SqlDatabase, StorageError } from '@leadrelay/core';
+import {
+  createManualClock,
+  createPgliteDatabase,
+  type Lead,
+  type SqlDatabase,
+  StorageError,
+} from '@leadrelay/core';
 import { HttpResponse } from 'msw';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { failure } from '../../test/failure.js';
@@ -8,16 +14,19 @@ import {
   createIntakeHarness,
   GRAPH_BASE,
   type HarnessOptions,
+  type IntakeHarness,
   PAGE_ID,
   PAGE_TOKEN,
 } from '../../test/intake-harness.js';
 import type { GraphLeadInput } from '../graph/graph-lead.js';
 import { createGraphLeadsClient } from '../graph/graph-leads-client.js';
 import type { LeadgenInbox } from '../inbox/leadgen-inbox.js';
+import { createPostgresLeadgenInbox } from '../inbox/postgres-leadgen-inbox.js';
 import { buildGraphLead } from '../testing/build-graph-lead.js';
 import { buildLeadgenWebhook } from '../testing/build-leadgen-webhook.js';
 import { type GraphRequestInfo, graphErrorResponse, graphHandlers } from '../testing/graph-handlers.js';
 import { signMetaBody } from '../testing/sign-meta-body.js';
+import type { MetaLeadEvent } from './meta-leads-intake.js';
 
 const graphServer = createGraphServer();
 beforeAll(() => graphServer.listen());
@@ -59,6 +68,15 @@ const single = () => ({
   body: fixtureBytes('meta-leadgen-single.json'),
   signature: FIXTURE_SIGNATURES['meta-leadgen-single.json'],
 });
+
+/** A lead the tenant already has with the fixture lead's phone, from WhatsApp. */
+const existingLead = (h: IntakeHarness) =>
+  h.store.leads.create({
+    clientAccountId: h.tenant.id,
+    phone: '+919812345678',
+    name: 'Priya',
+    source: 'WA Direct',
+  });
 
 const backends: { name: string; db: () => Promise<SqlDatabase | undefined> }[] = [
   { name: 'memory', db: async () => undefined },
@@ -117,6 +135,7 @@ for (const backend of backends) {
       ).toMatchObject({
         status: 'done',
         leadId: leads[0]!.id,
+        leadCreated: true,
         attempts: 1,
       });
     });
@@ -158,12 +177,7 @@ for (const backend of backends) {
     it('merges into the tenant’s lead with the same phone: one lead, Facebook Lead Ad as an additional source', async () => {
       serveGraph();
       const h = await harness();
-      const existing = await h.store.leads.create({
-        clientAccountId: h.tenant.id,
-        phone: '+919812345678',
-        name: 'Priya',
-        source: 'WA Direct',
-      });
+      const existing = await existingLead(h);
       await h.intake.receive({ clientAccountId: h.tenant.id, ...single() });
       await h.intake.drain();
       const leads = (await h.store.leads.list(h.tenant.id)).items;
@@ -354,24 +368,240 @@ for (const backend of backends) {
       });
     });
 
-    it('a failing onLead is logged; the event stays done and the hook is not called again', async () => {
-      serveGraph();
-      const h = await harness({
-        intake: {
-          onLead: () => {
-            throw new Error('welcome failed');
+    describe('onLead is at least once', () => {
+      const KEY = { leadgenId: '9000000000000001' };
+      const hookFailures = (h: { logger: { lines: { msg: string | undefined }[] } }) =>
+        h.logger.lines.filter((l) => /onLead hook failed/.test(l.msg ?? ''));
+      /** A hook that throws on its first `failures` calls and records every call. */
+      const flakyHook = (failures: number) => {
+        const calls: MetaLeadEvent[] = [];
+        const onLead = (event: MetaLeadEvent) => {
+          calls.push(event);
+          if (calls.length <= failures) throw new Error('welcome failed');
+        };
+        return { calls, onLead };
+      };
+      /** A delivery processed once with a hook that fails its first `failures` calls. */
+      const firstAttempt = async (failures: number, prepare?: (h: IntakeHarness) => Promise<unknown>) => {
+        const requests = serveGraph();
+        const clock = createManualClock(NOW);
+        const hook = flakyHook(failures);
+        const h = await harness({ clock, intake: { onLead: hook.onLead } });
+        await prepare?.(h);
+        await h.intake.receive({ clientAccountId: h.tenant.id, ...single() });
+        await h.intake.drain();
+        return { requests, clock, hook, h };
+      };
+
+      it('a throwing hook retries the event: the same lead again, no second fetch, one lead, done', async () => {
+        const { requests, clock, hook, h } = await firstAttempt(1);
+
+        const key = { clientAccountId: h.tenant.id, ...KEY };
+        expect(hook.calls).toHaveLength(1);
+        const leadId = hook.calls[0]!.lead.id;
+        const waiting = await h.inbox.get(key);
+        expect(waiting).toMatchObject({
+          status: 'pending',
+          attempts: 1,
+          leadId,
+          leadCreated: true,
+          lastError: 'welcome failed',
+        });
+        expect(waiting!.nextAttemptAt.getTime()).toBeGreaterThan(NOW.getTime());
+        expect(hookFailures(h)).toHaveLength(1);
+
+        // Not due yet: nothing happens before the backoff ends.
+        await h.intake.drain();
+        expect(hook.calls).toHaveLength(1);
+
+        clock.advance(60 * 60_000);
+        await h.intake.drain();
+        expect(requests).toHaveLength(1);
+        expect(hook.calls).toHaveLength(2);
+        expect(hook.calls[1]).toMatchObject({
+          leadgenId: KEY.leadgenId,
+          created: true,
+          lead: { id: leadId },
+        });
+        expect((await h.store.leads.list(h.tenant.id)).items.map((l) => l.id)).toEqual([leadId]);
+        expect(await h.inbox.get(key)).toMatchObject({
+          status: 'done',
+          attempts: 2,
+          leadId,
+          lastError: null,
+        });
+      });
+
+      it('a merged lead is delivered again with created: false', async () => {
+        let existing: Lead | undefined;
+        const { requests, clock, hook, h } = await firstAttempt(1, async (h) => {
+          existing = await existingLead(h);
+        });
+        clock.advance(60 * 60_000);
+        await h.intake.drain();
+        expect(requests).toHaveLength(1);
+        expect(hook.calls.map((c) => [c.lead.id, c.created])).toEqual([
+          [existing!.id, false],
+          [existing!.id, false],
+        ]);
+        expect(await h.inbox.get({ clientAccountId: h.tenant.id, ...KEY })).toMatchObject({
+          status: 'done',
+          leadCreated: false,
+        });
+      });
+
+      it('a lead without a phone is not stored twice when its hook is retried', async () => {
+        const requests = serveGraph((info) =>
+          info.kind === 'lead'
+            ? HttpResponse.json(
+                buildGraphLead({ leadgenId: info.id, fullName: 'No Phone', email: 'np@example.com' }),
+              )
+            : undefined,
+        );
+        const clock = createManualClock(NOW);
+        const hook = flakyHook(2);
+        const h = await harness({ clock, intake: { onLead: hook.onLead } });
+        await h.intake.receive({ clientAccountId: h.tenant.id, ...single() });
+        for (let i = 0; i < 3; i++) {
+          await h.intake.drain();
+          clock.advance(60 * 60_000);
+        }
+        expect(requests).toHaveLength(1);
+        expect(hook.calls).toHaveLength(3);
+        expect(new Set(hook.calls.map((c) => c.lead.id)).size).toBe(1);
+        expect(hook.calls.every((c) => c.created)).toBe(true);
+        expect((await h.store.leads.list(h.tenant.id)).items).toMatchObject([
+          { phone: null, name: 'No Phone' },
+        ]);
+        expect(await h.inbox.get({ clientAccountId: h.tenant.id, ...KEY })).toMatchObject({
+          status: 'done',
+          attempts: 3,
+        });
+      });
+
+      it('a hook failing every time parks the event as failed; retryPending delivers it without a new lead', async () => {
+        const requests = serveGraph();
+        const clock = createManualClock(NOW);
+        const hook = flakyHook(3);
+        const h = await harness({
+          clock,
+          intake: { onLead: hook.onLead, maxAttempts: 3, retryMinDelayMs: 10, retryMaxDelayMs: 10 },
+        });
+        await h.intake.receive({ clientAccountId: h.tenant.id, ...single() });
+        for (let i = 0; i < 4; i++) {
+          await h.intake.drain();
+          clock.advance(1000);
+        }
+        const key = { clientAccountId: h.tenant.id, ...KEY };
+        expect(hook.calls).toHaveLength(3);
+        expect(await h.inbox.get(key)).toMatchObject({ status: 'failed', attempts: 3, leadCreated: true });
+        expect(hookFailures(h)).toHaveLength(3);
+        expect(
+          h.logger.lines.some(
+            (l) => l.level === 'error' && /failed after the last attempt/.test(l.msg ?? ''),
+          ),
+        ).toBe(true);
+
+        expect(await h.intake.retryPending({ clientAccountId: h.tenant.id, includeFailed: true })).toBe(1);
+        expect(hook.calls).toHaveLength(4);
+        expect(hook.calls[3]).toMatchObject({ created: true, lead: { id: hook.calls[0]!.lead.id } });
+        expect(requests).toHaveLength(1);
+        expect((await h.store.leads.list(h.tenant.id)).items).toHaveLength(1);
+        expect(await h.inbox.get(key)).toMatchObject({ status: 'done' });
+      });
+
+      it('a crash after onLead (completion fails): a fresh intake delivers the same lead again and completes', async () => {
+        const requests = serveGraph();
+        const clock = createManualClock(NOW);
+        const h = await harness({ clock, intake: { leaseMs: 60_000 } });
+        const crashing = h.makeIntake({
+          inbox: {
+            ...h.inbox,
+            complete: async () => {
+              throw new StorageError('connection terminated');
+            },
           },
-        },
+        });
+        await crashing.receive({ clientAccountId: h.tenant.id, ...single() });
+        await crashing.drain();
+        const key = { clientAccountId: h.tenant.id, ...KEY };
+        expect(h.leadsSeen).toHaveLength(1);
+        const leadId = h.leadsSeen[0]!.lead.id;
+        expect(await h.inbox.get(key)).toMatchObject({ status: 'processing', leadId, leadCreated: true });
+
+        // Another process over the same database, once the dead worker's lease has run out.
+        clock.advance(60_001);
+        const restarted = h.makeIntake({ inbox: db ? createPostgresLeadgenInbox(db) : h.inbox });
+        await restarted.drain();
+        expect(h.leadsSeen).toHaveLength(2);
+        expect(h.leadsSeen[1]).toMatchObject({
+          leadgenId: KEY.leadgenId,
+          created: true,
+          lead: { id: leadId },
+        });
+        expect(requests).toHaveLength(1);
+        expect((await h.store.leads.list(h.tenant.id)).items.map((l) => l.id)).toEqual([leadId]);
+        expect(await h.inbox.get(key)).toMatchObject({ status: 'done', attempts: 2, leadId });
       });
-      await h.intake.receive({ clientAccountId: h.tenant.id, ...single() });
-      await h.intake.drain();
-      await h.intake.drain();
-      expect(
-        await h.inbox.get({ clientAccountId: h.tenant.id, leadgenId: '9000000000000001' }),
-      ).toMatchObject({
-        status: 'done',
+
+      it('a hook that outlives its lease: another worker delivers again, the late completion is refused', async () => {
+        const requests = serveGraph();
+        const clock = createManualClock(NOW);
+        const h = await harness({ clock, intake: { leaseMs: 60_000 } });
+        let release!: () => void;
+        const hung = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        let entered!: () => void;
+        const inHook = new Promise<void>((resolve) => {
+          entered = resolve;
+        });
+        const slow = h.makeIntake({
+          onLead: async (event) => {
+            h.leadsSeen.push(event);
+            entered();
+            await hung;
+          },
+        });
+        await slow.receive({ clientAccountId: h.tenant.id, ...single() });
+        await inHook;
+
+        clock.advance(60_001);
+        await h.makeIntake().drain();
+        const key = { clientAccountId: h.tenant.id, ...KEY };
+        expect(h.leadsSeen).toHaveLength(2);
+        expect(h.leadsSeen[1]!.lead.id).toBe(h.leadsSeen[0]!.lead.id);
+        expect(await h.inbox.get(key)).toMatchObject({ status: 'done', attempts: 2 });
+
+        release();
+        await slow.drain();
+        expect(h.logger.lines.some((l) => l.level === 'warn' && /lease lost/.test(l.msg ?? ''))).toBe(true);
+        expect(await h.inbox.get(key)).toMatchObject({ status: 'done', attempts: 2 });
+        expect(requests).toHaveLength(1);
+        expect((await h.store.leads.list(h.tenant.id)).items).toHaveLength(1);
       });
-      expect(h.logger.lines.filter((l) => /onLead hook failed/.test(l.msg ?? ''))).toHaveLength(1);
+
+      if (backend.name === 'pglite') {
+        it('a recorded lead deleted before the retry is fetched and stored anew', async () => {
+          const { requests, clock, hook, h } = await firstAttempt(1);
+          const first = hook.calls[0]!.lead.id;
+          await db!.query('DELETE FROM leads WHERE client_account_id = $1 AND id = $2', [h.tenant.id, first]);
+
+          clock.advance(60 * 60_000);
+          await h.intake.drain();
+          expect(requests).toHaveLength(2);
+          expect(hook.calls).toHaveLength(2);
+          const second = hook.calls[1]!;
+          expect(second.created).toBe(true);
+          expect(second.lead.id).not.toBe(first);
+          expect((await h.store.leads.list(h.tenant.id)).items.map((l) => l.id)).toEqual([second.lead.id]);
+          expect(await h.inbox.get({ clientAccountId: h.tenant.id, ...KEY })).toMatchObject({
+            status: 'done',
+            leadId: second.lead.id,
+          });
+          expect(h.logger.lines.some((l) => /recorded lead is gone/.test(l.msg ?? ''))).toBe(true);
+        });
+      }
     });
 
     it('keeps to the concurrency limit while fetching', async () => {

@@ -42,14 +42,29 @@ import type { MetaLeadsRegistry } from './meta-leads-registry.js';
  */
 export const DEFAULT_REPLAY_TOLERANCE_SECONDS = 72 * 60 * 60;
 
-/** What `onLead` receives once per leadgen id. */
+/**
+ * What `onLead` receives for a leadgen id once its lead is stored.
+ *
+ * Delivery is at least once per leadgen id: normally exactly once, again
+ * only after the hook threw (the event is retried with backoff) or the
+ * process stopped before the event was completed. A repeat carries the same
+ * lead and the same `created`. Make side effects idempotent on `leadgenId`.
+ *
+ * @example
+ * onLead: async ({ clientAccountId, leadgenId, lead, created }) => {
+ *   if (!created || !lead.phone) return;
+ *   // A repeat of this event sends nothing twice: the key is the leadgen id.
+ *   await waba.send({ tenant: clientAccountId, to: lead.phone, message: welcomeMessage(lead),
+ *     idempotencyKey: `welcome:${leadgenId}` });
+ * },
+ */
 export interface MetaLeadEvent {
   clientAccountId: string;
   leadgenId: string;
   pageId: string;
   formId: string | null;
   lead: Lead;
-  /** False when the lead merged into the tenant's lead with the same phone. */
+  /** False when the lead merged into the tenant's lead with the same phone. The same on a repeat. */
   created: boolean;
   tenant: Tenant;
   page: FacebookPage;
@@ -64,7 +79,12 @@ export interface MetaLeadsIntakeOptions {
   db?: SqlDatabase;
   logger?: Logger;
   clock?: Clock;
-  /** Called once per new leadgen id, after its lead is stored. Errors are logged, not retried. */
+  /**
+   * Called after a new leadgen id's lead is stored and before its event is
+   * done; at least once per leadgen id (see `MetaLeadEvent`). A throw is
+   * logged and the event retried with backoff (`failed` after `maxAttempts`)
+   * without fetching or storing the lead again. Keep it shorter than `leaseMs`.
+   */
   onLead?: (event: MetaLeadEvent) => void | Promise<void>;
   /** Events processed at once (Graph fetches in flight). Default 4. */
   concurrency?: number;
@@ -141,6 +161,11 @@ export interface MetaLeadsIntake {
 
 type Task = { key: LeadgenEventKey } | { event: LeadgenEvent };
 
+interface StoredLead {
+  lead: Lead;
+  created: boolean;
+}
+
 const MAX_ERROR_TEXT = 500;
 
 function errorText(error: unknown): string {
@@ -154,10 +179,11 @@ function errorText(error: unknown): string {
 
 /**
  * The Lead Ads intake: verified webhooks in, normalised leads out, each
- * leadgen id once. Recording is durable and fast (one statement per
- * delivery); the Graph fetch, normalisation and lead upsert run in the
- * background with a concurrency limit, retries with backoff, and page
- * re-authorisation on token errors.
+ * leadgen id stored once and handed to `onLead` at least once. Recording is
+ * durable and fast (one statement per delivery); the Graph fetch,
+ * normalisation, lead upsert and `onLead` run in the background with a
+ * concurrency limit, retries with backoff, and page re-authorisation on
+ * token errors.
  *
  * @example
  * const intake = createMetaLeadsIntake({ store, registry, db, graph, onLead: ({ lead }) => welcome(lead) });
@@ -374,6 +400,8 @@ export function createMetaLeadsIntake(options: MetaLeadsIntakeOptions): MetaLead
       await inbox.park(lease, { status, error, now: clock.now() });
       log.warn({ status, error }, 'meta-leads: event parked');
     };
+    const leaseLost = (leadId: string) =>
+      log.warn({ leadId }, 'meta-leads: lease lost; another worker owns the event');
 
     let tenant: Tenant;
     let page: FacebookPage | null;
@@ -388,62 +416,84 @@ export function createMetaLeadsIntake(options: MetaLeadsIntakeOptions): MetaLead
       return retryLater(event, lease, error, log);
     }
     if (!page || page.status === 'disabled') return park('failed', 'page_not_found: page is not registered');
-    if (page.status === 'needs_reauth')
-      return park('needs_reauth', 'page_token_invalid: page awaits re-authorisation');
 
-    let stored: { lead: Lead; created: boolean };
-    try {
-      const token = await registry.pageAccessToken(page);
-      if (!token) return park('needs_reauth', 'page_token_missing: no access token for the page');
-      const [appSecret] = await tenantSecrets(tenant);
-      if (!appSecret) return park('failed', 'meta_app_not_configured: no app secret');
-      const graphLead = await graph.getLead(event.leadgenId, token, appSecret);
-      const input = normalizeGraphLead(graphLead, {
-        clientAccountId: tenant.id,
-        defaultCountry: page.defaultCountry ?? tenant.defaultCountry,
-        pageId: page.pageId,
-      });
-      stored = input.phone
-        ? await store.leads.upsertByPhone({ ...input, phone: input.phone })
-        : { lead: await store.leads.create(input), created: true };
-    } catch (error) {
-      if (isLeadRelayError(error) && error.code === 'page_token_invalid') {
-        await store.pages.update(tenant.id, page.id, { status: 'needs_reauth' });
-        await registry.invalidate(tenant.id);
-        log.warn(
-          { error: errorText(error) },
-          'meta-leads: page token invalid; page marked for re-authorisation',
-        );
-        return park('needs_reauth', errorText(error));
+    // A retry of an event whose lead is stored (onLead failed, or the process
+    // stopped before completing) delivers that lead again: no fetch, no
+    // second lead. Only a lead deleted meanwhile is fetched and stored anew.
+    let stored: StoredLead | null = null;
+    if (event.leadId !== null) {
+      try {
+        const lead = await store.leads.get(tenant.id, event.leadId);
+        if (lead) {
+          stored = { lead, created: event.leadCreated ?? false };
+          log.info({ leadId: lead.id }, 'meta-leads: lead already stored; delivering it again');
+        } else log.warn({ leadId: event.leadId }, 'meta-leads: the recorded lead is gone; fetching it again');
+      } catch (error) {
+        return retryLater(event, lease, error, log);
       }
-      if (isLeadRelayError(error) && !error.retryable) return park('failed', errorText(error));
-      return retryLater(event, lease, error, log);
+    }
+
+    if (!stored) {
+      if (page.status === 'needs_reauth')
+        return park('needs_reauth', 'page_token_invalid: page awaits re-authorisation');
+      try {
+        const token = await registry.pageAccessToken(page);
+        if (!token) return park('needs_reauth', 'page_token_missing: no access token for the page');
+        const [appSecret] = await tenantSecrets(tenant);
+        if (!appSecret) return park('failed', 'meta_app_not_configured: no app secret');
+        const graphLead = await graph.getLead(event.leadgenId, token, appSecret);
+        const input = normalizeGraphLead(graphLead, {
+          clientAccountId: tenant.id,
+          defaultCountry: page.defaultCountry ?? tenant.defaultCountry,
+          pageId: page.pageId,
+        });
+        stored = input.phone
+          ? await store.leads.upsertByPhone({ ...input, phone: input.phone })
+          : { lead: await store.leads.create(input), created: true };
+      } catch (error) {
+        if (isLeadRelayError(error) && error.code === 'page_token_invalid') {
+          await store.pages.update(tenant.id, page.id, { status: 'needs_reauth' });
+          await registry.invalidate(tenant.id);
+          log.warn(
+            { error: errorText(error) },
+            'meta-leads: page token invalid; page marked for re-authorisation',
+          );
+          return park('needs_reauth', errorText(error));
+        }
+        if (isLeadRelayError(error) && !error.retryable) return park('failed', errorText(error));
+        return retryLater(event, lease, error, log);
+      }
+      // Recorded before onLead runs, so neither a hook failure nor a crash
+      // from here on can lose the hook call or store the lead twice.
+      const attached = await inbox.attachLead(lease, {
+        leadId: stored.lead.id,
+        created: stored.created,
+        now: clock.now(),
+      });
+      if (!attached) return leaseLost(stored.lead.id);
+      log.info({ leadId: stored.lead.id, created: stored.created }, 'meta-leads: lead stored');
+    }
+
+    if (options.onLead) {
+      try {
+        await options.onLead({
+          clientAccountId: tenant.id,
+          leadgenId: event.leadgenId,
+          pageId: event.pageId,
+          formId: event.formId,
+          lead: stored.lead,
+          created: stored.created,
+          tenant,
+          page,
+        });
+      } catch (error) {
+        log.error({ error: errorText(error), leadId: stored.lead.id }, 'meta-leads: onLead hook failed');
+        return retryLater(event, lease, error, log);
+      }
     }
 
     const completed = await inbox.complete(lease, { leadId: stored.lead.id, now: clock.now() });
-    if (!completed) {
-      log.warn(
-        { leadId: stored.lead.id },
-        'meta-leads: lease lost before completion; another worker owns the event',
-      );
-      return;
-    }
-    log.info({ leadId: stored.lead.id, created: stored.created }, 'meta-leads: lead stored');
-    if (!options.onLead) return;
-    try {
-      await options.onLead({
-        clientAccountId: tenant.id,
-        leadgenId: event.leadgenId,
-        pageId: event.pageId,
-        formId: event.formId,
-        lead: stored.lead,
-        created: stored.created,
-        tenant,
-        page,
-      });
-    } catch (error) {
-      log.error({ error: errorText(error), leadId: stored.lead.id }, 'meta-leads: onLead hook failed');
-    }
+    if (!completed) leaseLost(stored.lead.id);
   }
 
   async function retryLater(
