@@ -17,6 +17,11 @@ interface Suite {
 const suites: Suite[] = [
   { name: 'secret-box', load: () => import('./suites/secret-box.ts') },
   { name: 'phone', load: () => import('./suites/phone.ts') },
+  { name: 'waba-send', load: () => import('./suites/waba-send.ts') },
+  { name: 'waba-policy', load: () => import('./suites/waba-policy.ts') },
+  { name: 'meta-webhook', load: () => import('./suites/meta-webhook.ts') },
+  { name: 'followups-runner', load: () => import('./suites/followups-runner.ts') },
+  { name: 'conditions', load: () => import('./suites/conditions.ts') },
 ];
 
 const filters = process.argv.slice(2).filter((a) => a !== '--');

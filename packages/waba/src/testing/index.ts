@@ -1,1 +1,3 @@
-export {};
+export * from './payload-builders.js';
+export * from './provider-handlers.js';
+export * from './seed-waba-tenant.js';

@@ -1,0 +1,177 @@
+import { Worker } from 'node:worker_threads';
+import {
+  createMemoryStore,
+  createSecretBox,
+  createTenantRegistry,
+  generateSecretKey,
+  sealTenantSecret,
+} from '@leadrelay/core';
+import { createCloudApiProvider, createWabaClient, type WabaClient } from '@leadrelay/waba';
+import { type BenchRow, compare, type SuiteResult, throughputRow } from '../harness.ts';
+
+/**
+ * The whole send path of @leadrelay/waba (request validation, tenant and
+ * lead lookup, policy decision, template render, rate limiter off, provider
+ * translation, core's HTTP client with retries, storing the message, memory
+ * store) against a bare `fetch` of the same Cloud API request, both to the
+ * same local node:http stub on its own thread, in the same run.
+ *
+ * Two settings: the stub answering at once, one send at a time (the client's
+ * own cost, the stricter measure), and the stub answering after 20 ms with
+ * 32 sends in flight (closer to a real provider's latency).
+ */
+
+const SUITE = 'waba-send';
+const PHONE_NUMBER_ID = '106540352242922';
+const TO = '+919845012345';
+
+const stubSource = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createServer } = require('node:http');
+let n = 0;
+const server = createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    const id = 'wamid.BENCH' + String(++n).padStart(10, '0');
+    const answer = () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: '919845012345', wa_id: '919845012345' }], messages: [{ id }] }));
+    };
+    if (workerData.delayMs > 0) setTimeout(answer, workerData.delayMs); else answer();
+  });
+});
+server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
+parentPort.on('message', () => { server.closeAllConnections(); server.close(() => process.exit(0)); });
+`;
+
+async function startStub(delayMs: number): Promise<{ url: string; close(): Promise<void> }> {
+  const worker = new Worker(stubSource, { eval: true, workerData: { delayMs } });
+  const port = await new Promise<number>((resolve) => worker.once('message', resolve));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      worker.postMessage('close');
+      await new Promise((resolve) => worker.once('exit', resolve));
+    },
+  };
+}
+
+/** A fresh memory store with one Cloud API tenant and a lead whose window is open. */
+async function freshClient(
+  baseUrl: string,
+): Promise<{ client: WabaClient; tenantId: string; leadId: string }> {
+  const store = createMemoryStore();
+  const secretBox = createSecretBox({ keys: [{ id: 'bench', key: generateSecretKey() }] });
+  const created = await store.tenants.create({ name: 'Bench Realty', defaultCountry: 'IN' });
+  await store.wabaConfigurations.create({
+    clientAccountId: created.id,
+    wabaNumber: '+919000000001',
+    provider: 'cloud_api',
+    credentialsEncrypted: sealTenantSecret(secretBox, created.id, 'waba_credentials', 'EAAG-bench-token'),
+    providerConfig: { phoneNumberId: PHONE_NUMBER_ID },
+  });
+  const { lead } = await store.leads.upsertByPhone({
+    clientAccountId: created.id,
+    phone: TO,
+    source: 'WA Direct',
+  });
+  await store.leads.update(created.id, lead.id, { lastInboundAt: new Date() });
+  const client = createWabaClient({
+    store,
+    registry: createTenantRegistry({ store, secretBox }),
+    providers: [createCloudApiProvider({ baseUrl })],
+    rateLimit: false,
+  });
+  return { client, tenantId: created.id, leadId: lead.id };
+}
+
+const body = JSON.stringify({
+  messaging_product: 'whatsapp',
+  recipient_type: 'individual',
+  to: '919845012345',
+  type: 'text',
+  text: { preview_url: false, body: 'Your viewing is confirmed for Saturday 10:00.' },
+});
+
+async function runConcurrently(
+  total: number,
+  concurrency: number,
+  task: () => Promise<unknown>,
+): Promise<void> {
+  let started = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (started < total) {
+        started++;
+        await task();
+      }
+    }),
+  );
+}
+
+async function compareAt(
+  label: string,
+  delayMs: number,
+  concurrency: number,
+  batches: number,
+  perBatch: number,
+): Promise<BenchRow[]> {
+  const stub = await startStub(delayMs);
+  const url = `${stub.url}/v23.0/${PHONE_NUMBER_ID}/messages`;
+  const bare = () =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer EAAG-bench-token' },
+      body,
+    }).then((r) => r.json());
+  try {
+    let oursMs = 0;
+    let bareMs = 0;
+    // Warm both paths (JIT, connections) before measuring.
+    const warm = await freshClient(stub.url);
+    const oursOnce = (c: typeof warm) => () =>
+      c.client.send({
+        tenant: c.tenantId,
+        to: TO,
+        leadId: c.leadId,
+        message: { type: 'text', text: 'Your viewing is confirmed for Saturday 10:00.' },
+      });
+    await runConcurrently(200, concurrency, oursOnce(warm));
+    await runConcurrently(200, concurrency, bare);
+    // Alternate batches so drift in the machine's load hits both sides alike.
+    for (let b = 0; b < batches; b++) {
+      // A fresh store per batch: core's memory store scans a tenant's messages on insert.
+      const target = await freshClient(stub.url);
+      let t0 = performance.now();
+      await runConcurrently(perBatch, concurrency, oursOnce(target));
+      oursMs += performance.now() - t0;
+      t0 = performance.now();
+      await runConcurrently(perBatch, concurrency, bare);
+      bareMs += performance.now() - t0;
+    }
+    return [
+      throughputRow(SUITE, `waba client.send (${label})`, batches * perBatch, oursMs),
+      throughputRow(SUITE, `bare fetch (${label})`, batches * perBatch, bareMs),
+    ];
+  } finally {
+    await stub.close();
+  }
+}
+
+export default async function run(): Promise<SuiteResult> {
+  const immediate = 'stub answers at once, 1 in flight';
+  const latent = 'stub answers after 20 ms, 32 in flight';
+  const rows = [...(await compareAt(immediate, 0, 1, 10, 300)), ...(await compareAt(latent, 20, 32, 4, 800))];
+  const strict = compare(rows, `waba client.send (${immediate})`, `bare fetch (${immediate})`, 0.87);
+  const realistic = compare(rows, `waba client.send (${latent})`, `bare fetch (${latent})`, 0.87);
+  const overhead = (ratio: number) => `${((1 / ratio - 1) * 100).toFixed(1)}%`;
+  return {
+    rows,
+    comparisons: [strict, realistic],
+    notes: [
+      `send-path overhead over bare fetch, stub answering at once (client CPU only): ${overhead(strict.ratio)} per message (ratio ${strict.ratio.toFixed(3)})`,
+      `send-path overhead over bare fetch, stub answering after 20 ms, 32 in flight: ${overhead(realistic.ratio)} (ratio ${realistic.ratio.toFixed(3)})`,
+      'each batch uses a fresh memory store; the rate limiter is off (it would only add waiting)',
+    ],
+  };
+}

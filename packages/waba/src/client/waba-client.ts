@@ -1,0 +1,508 @@
+import {
+  type BotProfile,
+  type Clock,
+  type CoreStore,
+  type Lead,
+  type Logger,
+  NotFoundError,
+  noopLogger,
+  PolicyError,
+  parseOrThrow,
+  type SqlDatabase,
+  systemClock,
+  type Tenant,
+  type TenantRegistry,
+  ValidationError,
+  type WabaConfiguration,
+} from '@leadrelay/core';
+import { assignBotProfile, resolveBotProfile } from '../bot/bot-profiles.js';
+import type { BotResponder } from '../bot/bot-responder.js';
+import { type ConsentKeywords, defaultConsentKeywords } from '../inbound/consent-keywords.js';
+import type { WabaInboundEvent } from '../inbound/inbound-event.js';
+import type { WabaEventHandler } from '../inbound/waba-event.js';
+import type { OutboundMessageType } from '../messages/outbound-message.js';
+import { decideSend, type PolicyDecision } from '../policy/decide-send.js';
+import { defaultPolicyRules, type PolicyRuleSet } from '../policy/policy-rules.js';
+import { createCloudApiProvider } from '../providers/cloud-api-provider.js';
+import { createGupshupProvider } from '../providers/gupshup-provider.js';
+import type { ProviderMessage, WabaProvider } from '../providers/provider.js';
+import { createRateLimiter, type RateLimiter, type RateLimiterOptions } from '../rate-limit/rate-limiter.js';
+import { type SendRequest, type SendResult, sendRequestSchema } from '../send/send-types.js';
+import { createMemoryWabaStore } from '../store/memory-waba-store.js';
+import { createPostgresWabaStore } from '../store/postgres-waba-store.js';
+import type { WabaStore } from '../store/waba-store.js';
+import { renderResolvedTemplate } from '../templates/render-template.js';
+import type { WabaTemplate } from '../templates/template.js';
+import { resolveTemplateParameters } from '../templates/template-parameters.js';
+import { createTemplateRegistry, type TemplateRegistry } from '../templates/template-registry.js';
+import type { ClientContext } from './client-context.js';
+import { idempotentSend, type SendProgress } from './idempotent-send.js';
+import { updateLeadWabaState } from './lead-waba-state.js';
+import { outboundText } from './outbound-text.js';
+import { createPhoneLookup } from './phone-lookup.js';
+import {
+  type MarketingCap,
+  policyInputFor,
+  type SuggestedTemplate,
+  suggestTemplate,
+} from './policy-context.js';
+import { type ReceiveOptions, type ReceiveResult, receiveEvents } from './receive-events.js';
+import { requestHash } from './request-hash.js';
+
+export interface WabaClientOptions {
+  /** Core records: tenants, WABA configurations, leads, messages, template usage, bot profiles. */
+  store: CoreStore;
+  /** Resolves tenants and opens their secrets (provider keys). */
+  registry: TenantRegistry;
+  /**
+   * Where this package's own tables live (templates, send ledger, inbound
+   * events): a `WabaStore`, or a database with `wabaMigrations` applied.
+   * Default: in memory, which is per process and lost on exit.
+   */
+  db?: SqlDatabase | WabaStore;
+  /** The template registry; default one over the `db` store's templates. */
+  templates?: TemplateRegistry;
+  /** Default: Gupshup and Cloud API with their public base URLs. */
+  providers?: WabaProvider[];
+  /** Per sending number; default 80 messages/s (a number's `messagesPerSecond` overrides). `false` turns it off. */
+  rateLimit?: RateLimiterOptions | RateLimiter | false;
+  clock?: Clock;
+  logger?: Logger;
+  /** Answers inbound messages; its reply is sent through `send`. */
+  botResponder?: BotResponder;
+  /** Called for every applied inbound event (message, status, opt-out, opt-in). */
+  onEvent?: WabaEventHandler;
+  /** Window and pricing rules; default `defaultPolicyRules`. */
+  policyRules?: readonly PolicyRuleSet[];
+  /** Marketing templates per lead; default 1 per 24 h. `null` for no cap. */
+  marketingCap?: MarketingCap | null;
+  /** Words that opt a lead out or back in. */
+  consentKeywords?: ConsentKeywords;
+  /** Idempotency: how long a claim stays in flight (default 5 min) and how long a duplicate waits (default 30 s). */
+  idempotency?: { leaseMs?: number; waitTimeoutMs?: number };
+  /** Messages the bot reads before answering; default 20. */
+  conversationLimit?: number;
+}
+
+export interface ExplainRequest {
+  tenant: string;
+  to: string;
+  leadId?: string;
+  /** The message type to ask about; default `text` ("can I reply now?"). */
+  kind?: OutboundMessageType;
+  /** For `kind: 'template'`: the template's name, or name and language. */
+  template?: string | { name: string; language?: string };
+}
+
+/** The policy's answer for a lead now, and a template that would go through when it says no. */
+export interface ExplainResult extends PolicyDecision {
+  suggestedTemplate: SuggestedTemplate | null;
+}
+
+export interface WabaClient {
+  /**
+   * Sends one message: resolves the tenant's number and key, checks the
+   * message and the policy, waits for the number's rate limit, sends through
+   * the tenant's provider (retrying network errors, 429 and 5xx), stores the
+   * message and the template usage. Refusals throw `PolicyError` (code = the
+   * reason, `details.suggestedTemplate` when a template would go through);
+   * provider failures throw `ProviderError`.
+   */
+  send(request: SendRequest): Promise<SendResult>;
+  /** The policy decision for a lead right now, without sending: "can I reply, and until when?" */
+  explain(request: ExplainRequest): Promise<ExplainResult>;
+  /** Applies normalised inbound events for one tenant (the webhook handlers call this). */
+  receive(
+    tenant: string,
+    events: readonly WabaInboundEvent[],
+    options?: ReceiveOptions,
+  ): Promise<ReceiveResult>;
+  readonly templates: TemplateRegistry;
+  /** Gives a lead its own bot profile; `null` falls back to the tenant default. */
+  assignBotProfile(tenant: string, leadId: string, profileId: string | null): Promise<Lead>;
+  /** The lead's bot profile, else the tenant default, else `null`. */
+  resolveBotProfile(tenant: string, lead: Pick<Lead, 'botProfileId'>): Promise<BotProfile | null>;
+  /** Resolves once background work (bot replies) has finished; for tests and graceful shutdown. */
+  idle(): Promise<void>;
+  readonly store: CoreStore;
+  readonly registry: TenantRegistry;
+}
+
+function isWabaStore(value: SqlDatabase | WabaStore): value is WabaStore {
+  return 'sendLedger' in value && 'templates' in value;
+}
+
+/** The wire message and the text the lead reads; template parameters are checked here, before any I/O. */
+function prepare(
+  message: SendRequest['message'],
+  template: WabaTemplate | null,
+): { providerMessage: ProviderMessage; body: string | null } {
+  if (message.type !== 'template') return { providerMessage: message, body: outboundText(message) };
+  const t = template!;
+  const parameters = resolveTemplateParameters(t, message.parameters);
+  return {
+    providerMessage: {
+      type: 'template',
+      name: t.name,
+      language: t.language,
+      providerTemplateId: t.providerTemplateId,
+      parameters,
+    },
+    body: renderResolvedTemplate(t, parameters),
+  };
+}
+
+/**
+ * The multi-tenant WhatsApp client.
+ *
+ * @example
+ * const waba = createWabaClient({ store, registry, db });
+ * const result = await waba.send({
+ *   tenant: tenant.id,
+ *   to: '+919812345678',
+ *   message: { type: 'template', name: 'welcome_lead', parameters: { body: ['Priya'] } },
+ *   idempotencyKey: `welcome:${lead.id}`,
+ * });
+ */
+export function createWabaClient(options: WabaClientOptions): WabaClient {
+  const store = options.store;
+  const registry = options.registry;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? noopLogger;
+  const wabaStore = !options.db
+    ? createMemoryWabaStore({ clock })
+    : isWabaStore(options.db)
+      ? options.db
+      : createPostgresWabaStore(options.db);
+  const templates = options.templates ?? createTemplateRegistry(wabaStore.templates);
+  const providers = new Map(
+    (options.providers ?? [createGupshupProvider({ logger }), createCloudApiProvider({ logger })]).map(
+      (p) => [p.name, p],
+    ),
+  );
+  const limiter =
+    options.rateLimit === false
+      ? null
+      : options.rateLimit && 'acquire' in options.rateLimit
+        ? options.rateLimit
+        : createRateLimiter(options.rateLimit ?? {});
+  const policy = {
+    rules: options.policyRules ?? defaultPolicyRules,
+    marketingCap:
+      options.marketingCap === undefined ? { max: 1, periodMs: 24 * 60 * 60 * 1000 } : options.marketingCap,
+  };
+  const leaseMs = options.idempotency?.leaseMs ?? 5 * 60_000;
+  const waitTimeoutMs = options.idempotency?.waitTimeoutMs ?? 30_000;
+  const phones = createPhoneLookup();
+
+  async function resolveLead(tenant: Tenant, to: string, leadId: string | undefined): Promise<Lead> {
+    if (leadId) {
+      const lead = await store.leads.get(tenant.id, leadId);
+      if (!lead) throw new NotFoundError('Lead not found', { code: 'lead_not_found', details: { leadId } });
+      if (lead.phone !== null && lead.phone !== to) {
+        throw new ValidationError('The lead has another phone number than `to`', {
+          code: 'lead_phone_mismatch',
+          details: { leadId },
+        });
+      }
+      return lead;
+    }
+    return (
+      (await store.leads.getByPhone(tenant.id, to)) ??
+      (await store.leads.upsertByPhone({ clientAccountId: tenant.id, phone: to, source: 'WA Direct' })).lead
+    );
+  }
+
+  async function resolveWaba(tenant: Tenant, lead: Lead): Promise<WabaConfiguration> {
+    const configs = (await store.wabaConfigurations.list(tenant.id)).filter((c) => c.status === 'active');
+    const chosen = configs.find((c) => c.id === lead.wabaConfigurationId) ?? configs[0];
+    if (!chosen) {
+      throw new NotFoundError('The tenant has no active WhatsApp number', {
+        code: 'waba_not_configured',
+        details: { clientAccountId: tenant.id },
+      });
+    }
+    return chosen;
+  }
+
+  /** The policy decision for a lead now, with an allowed template to offer when it says no. */
+  async function decide(
+    tenant: Tenant,
+    lead: Lead | null,
+    to: string,
+    kind: OutboundMessageType,
+    template: WabaTemplate | null,
+    now: Date,
+  ): Promise<ExplainResult> {
+    const base = {
+      store,
+      settings: policy,
+      clientAccountId: tenant.id,
+      lead,
+      to,
+      now,
+      countryOf: phones.country,
+    };
+    const decision = decideSend(
+      await policyInputFor({
+        ...base,
+        kind,
+        template: template
+          ? { name: template.name, category: template.category, status: template.status }
+          : null,
+      }),
+    );
+    const suggestedTemplate =
+      decision.allowed || decision.reason === 'opted_out'
+        ? null
+        : await suggestTemplate({ ...base, templates, ...(template ? { language: template.language } : {}) });
+    return { ...decision, suggestedTemplate };
+  }
+
+  async function perform(
+    tenant: Tenant,
+    to: string,
+    request: SendRequest,
+    progress: SendProgress,
+  ): Promise<SendResult> {
+    const now = clock.now();
+    const message = request.message;
+    const lead = await resolveLead(tenant, to, request.leadId);
+    const waba = await resolveWaba(tenant, lead);
+    const provider = providers.get(waba.provider);
+    if (!provider) {
+      throw new ValidationError(`No provider "${waba.provider}" is configured`, {
+        code: 'provider_unsupported',
+        details: { provider: waba.provider },
+      });
+    }
+    const agentId = typeof request.context?.agentId === 'string' ? request.context.agentId : null;
+    let template: WabaTemplate | null = null;
+    const usage = async (
+      status: 'sent' | 'failed' | 'refused',
+      extra: {
+        providerMessageId?: string;
+        errorCode?: string;
+        pricingCategory?: string | null;
+        billable?: boolean | null;
+      },
+    ) => {
+      if (message.type !== 'template') return;
+      try {
+        await store.templateUsage.record({
+          clientAccountId: tenant.id,
+          templateName: message.name,
+          language: template?.language ?? message.language ?? null,
+          category: template?.category ?? null,
+          phoneNumber: to,
+          leadId: lead.id,
+          agentId,
+          status,
+          providerMessageId: extra.providerMessageId ?? null,
+          errorCode: extra.errorCode?.slice(0, 100) ?? null,
+          pricingCategory: extra.pricingCategory ?? null,
+          billable: extra.billable ?? null,
+        });
+      } catch (error) {
+        // The send's outcome matters more than its usage line: log and go on.
+        logger.error(
+          { err: error, tenant: tenant.id, template: message.name },
+          'could not record template usage',
+        );
+      }
+    };
+
+    let providerMessage: ProviderMessage;
+    let body: string | null;
+    try {
+      if (message.type === 'template') {
+        template = await templates.require(tenant.id, message.name, message.language);
+      }
+      ({ providerMessage, body } = prepare(message, template));
+    } catch (error) {
+      await usage('refused', { errorCode: (error as { code?: string }).code ?? 'invalid' });
+      throw error;
+    }
+
+    const { suggestedTemplate, ...decision } = await decide(tenant, lead, to, message.type, template, now);
+    if (!decision.allowed) {
+      await usage('refused', { errorCode: decision.reason });
+      throw new PolicyError(decision.explanation, {
+        code: decision.reason,
+        details: { decision, suggestedTemplate },
+      });
+    }
+
+    const credentials = registry.wabaCredentials(waba);
+    const stored = {
+      clientAccountId: tenant.id,
+      leadId: lead.id,
+      direction: 'outbound' as const,
+      kind: message.type,
+      body,
+      payload: { message, ...(request.context ? { context: request.context } : {}) },
+      provider: provider.name,
+      templateName: template?.name ?? null,
+    };
+    let sent: Awaited<ReturnType<WabaProvider['send']>>;
+    progress.providerCalled = true;
+    try {
+      sent = await provider.send(waba, credentials, providerMessage, to, {
+        // Waits right before each attempt goes on the wire, so retries are spaced too.
+        ...(limiter
+          ? { beforeAttempt: () => limiter.acquire(waba.wabaNumber, waba.messagesPerSecond ?? undefined) }
+          : {}),
+      });
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? 'send_failed';
+      await store.messages
+        .create({
+          ...stored,
+          status: 'failed',
+          errorCode: code.slice(0, 50),
+          errorReason: (error as Error).message?.slice(0, 1000) ?? null,
+        })
+        .catch((storeError: unknown) =>
+          logger.error({ err: storeError }, 'could not store a failed message'),
+        );
+      await usage('failed', { errorCode: (error as { providerCode?: string }).providerCode ?? code });
+      logger.warn(
+        { tenant: tenant.id, provider: provider.name, code, leadId: lead.id },
+        'whatsapp send failed',
+      );
+      throw error;
+    }
+
+    const saved = await store.messages.create({
+      ...stored,
+      status: 'queued',
+      providerMessageId: sent.providerMessageId,
+    });
+    if (decision.opensFreeEntryPoint) {
+      await updateLeadWabaState(
+        store,
+        tenant.id,
+        lead.id,
+        (state) =>
+          state.entryPoint
+            ? { ...state, entryPoint: { ...state.entryPoint, qualifyingReplyAt: now } }
+            : state,
+        { lastOutboundAt: now },
+      );
+    } else {
+      await store.leads.update(tenant.id, lead.id, { lastOutboundAt: now });
+    }
+    await usage('sent', {
+      providerMessageId: sent.providerMessageId,
+      pricingCategory: decision.pricingCategory,
+      billable: decision.billable,
+    });
+    logger.info(
+      {
+        tenant: tenant.id,
+        provider: provider.name,
+        messageId: saved.id,
+        providerMessageId: sent.providerMessageId,
+        kind: message.type,
+        pricingCategory: decision.pricingCategory,
+        billable: decision.billable,
+      },
+      'whatsapp message sent',
+    );
+    return {
+      messageId: saved.id,
+      providerMessageId: sent.providerMessageId,
+      provider: provider.name,
+      pricingCategory: decision.pricingCategory!,
+      billable: decision.billable!,
+      decision,
+      deduplicated: false,
+    };
+  }
+
+  async function send(request: SendRequest): Promise<SendResult> {
+    const parsed = parseOrThrow(sendRequestSchema, request, 'send request') as SendRequest;
+    const tenant = await registry.get(parsed.tenant);
+    const to = phones.normalize(parsed.to, tenant.defaultCountry);
+    if (!parsed.idempotencyKey) return perform(tenant, to, parsed, { providerCalled: false });
+    return idempotentSend(
+      {
+        ledger: wabaStore.sendLedger,
+        clientAccountId: tenant.id,
+        idempotencyKey: parsed.idempotencyKey,
+        requestHash: requestHash({
+          to,
+          message: parsed.message,
+          leadId: parsed.leadId,
+          context: parsed.context,
+        }),
+        clock,
+        leaseMs,
+        waitTimeoutMs,
+        logger,
+      },
+      (progress) => perform(tenant, to, parsed, progress),
+    );
+  }
+
+  const ctx: ClientContext = {
+    store,
+    registry,
+    wabaStore,
+    templates,
+    providers,
+    limiter,
+    clock,
+    logger,
+    policy,
+    consentKeywords: options.consentKeywords ?? defaultConsentKeywords,
+    botResponder: options.botResponder ?? null,
+    onEvent: options.onEvent ?? null,
+    conversationLimit: options.conversationLimit ?? 20,
+    background: new Set(),
+    botQueues: new Map(),
+    send,
+  };
+
+  return {
+    send,
+    async explain(request) {
+      const tenant = await registry.get(request.tenant);
+      const to = phones.normalize(request.to, tenant.defaultCountry);
+      const lead = request.leadId
+        ? await store.leads.get(tenant.id, request.leadId)
+        : await store.leads.getByPhone(tenant.id, to);
+      if (request.leadId && !lead) {
+        throw new NotFoundError('Lead not found', {
+          code: 'lead_not_found',
+          details: { leadId: request.leadId },
+        });
+      }
+      const templateRef =
+        typeof request.template === 'string' ? { name: request.template } : request.template;
+      const kind = request.kind ?? (templateRef ? 'template' : 'text');
+      const template =
+        kind === 'template' && templateRef
+          ? await templates.require(tenant.id, templateRef.name, templateRef.language)
+          : null;
+      if (kind === 'template' && !template) {
+        throw new ValidationError('Name the template to explain a template send', {
+          code: 'template_details_required',
+        });
+      }
+      return decide(tenant, lead, to, kind, template, clock.now());
+    },
+    async receive(tenantId, events, receiveOptions) {
+      const tenant = await registry.get(tenantId);
+      return receiveEvents(ctx, tenant, events, receiveOptions);
+    },
+    templates,
+    assignBotProfile: (tenant, leadId, profileId) => assignBotProfile(store, tenant, leadId, profileId),
+    resolveBotProfile: (tenant, lead) => resolveBotProfile(store, tenant, lead),
+    async idle() {
+      while (ctx.background.size > 0) await Promise.allSettled([...ctx.background]);
+    },
+    store,
+    registry,
+  };
+}

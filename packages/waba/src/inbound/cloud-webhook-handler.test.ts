@@ -1,0 +1,218 @@
+import { readFileSync } from 'node:fs';
+import { createManualClock } from '@leadrelay/core/testing';
+import { cloudInboundText, cloudStatus, seedWabaTenant, signCloudPayload } from '@leadrelay/waba/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createHarness, type Harness, serve } from '../../test/harness.js';
+import { readLeadWabaState } from '../client/lead-waba-state.js';
+import { createCloudWebhookHandler } from './cloud-webhook-handler.js';
+import type { WabaEvent } from './waba-event.js';
+
+const fixture = (name: string) =>
+  readFileSync(new URL(`../../../../../shared/fixtures/${name}`, import.meta.url)) as Buffer<ArrayBuffer>;
+const CTWA_META_SIGNATURE = 'sha256=975f2edbd375221abeb32cc7bfb2746d2c696b1ce01ea61b824c566e6ec5dd5b';
+const DELIVERED_SIGNATURE = 'sha256=1456dbf09edc5c4c5008f5c8f93b4ec5abbaeaf034adcb70efc40b21fe9494cd';
+
+let h: Harness;
+let http: { url: string; close(): Promise<void> };
+let events: WabaEvent[];
+
+beforeEach(async () => {
+  events = [];
+  // The fixtures were recorded on 25 November 2025.
+  h = await createHarness({
+    provider: 'cloud_api',
+    clock: createManualClock('2025-11-25T10:00:00Z'),
+    client: { onEvent: (e) => void events.push(e) },
+  });
+  http = await serve(createCloudWebhookHandler({ client: h.client, maxBodyBytes: 64 * 1024 }));
+});
+afterEach(() => http.close());
+
+const post = (
+  body: Buffer<ArrayBuffer> | string,
+  signature: string | null,
+  path = `/api/waba/cloud/${h.tenant.id}`,
+) =>
+  fetch(`${http.url}${path}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(signature ? { 'x-hub-signature-256': signature } : {}),
+    },
+    body,
+  });
+
+describe('Cloud API webhook: handshake and signatures', () => {
+  it('answers the subscription handshake with the challenge only for the tenant token', async () => {
+    const url = (token: string) =>
+      `${http.url}/api/waba/cloud/${h.tenant.id}?hub.mode=subscribe&hub.verify_token=${token}&hub.challenge=1158201444`;
+    const ok = await fetch(url(h.secrets.verifyToken));
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toBe('1158201444');
+    expect((await fetch(url('wrong'))).status).toBe(403);
+    expect(
+      (
+        await fetch(
+          `${http.url}/api/waba/cloud/unknown?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1`,
+        )
+      ).status,
+    ).toBe(404);
+  });
+
+  it('refuses missing and wrong signatures with 401 before parsing', async () => {
+    const body = fixture('cloud-status-delivered.json');
+    expect((await post(body, null)).status).toBe(401);
+    const wrong = await post(body, `sha256=${'0'.repeat(64)}`);
+    expect(wrong.status).toBe(401);
+    expect((await wrong.json()).error.code).toBe('signature_invalid');
+    expect((await post('{not json', `sha256=${'0'.repeat(64)}`)).status).toBe(401);
+    expect((await post(body, DELIVERED_SIGNATURE)).status).toBe(200);
+  });
+
+  it('verifies a signed body that is not a webhook, then answers 400', async () => {
+    const { body, signature } = signCloudPayload({ object: 'page', entry: [] }, h.secrets.appSecret);
+    const response = await post(body, signature);
+    expect(response.status).toBe(400);
+  });
+});
+
+describe('Cloud API webhook: events', () => {
+  it('the CTWA fixture (escaped-unicode signature) creates the lead with its free entry point, once', async () => {
+    const response = await post(fixture('cloud-inbound-text-ctwa.json'), CTWA_META_SIGNATURE);
+    expect(await response.json()).toEqual({ received: 1, duplicates: 0, ignored: 0 });
+    expect(await (await post(fixture('cloud-inbound-text-ctwa.json'), CTWA_META_SIGNATURE)).json()).toEqual({
+      received: 0,
+      duplicates: 1,
+      ignored: 0,
+    });
+    const lead = await h.store.leads.getByPhone(h.tenant.id, '+919845012345');
+    expect(lead).toMatchObject({
+      name: 'Ananya Rao',
+      source: 'WA Direct',
+      lastInboundAt: new Date(1764062400 * 1000),
+    });
+    expect(readLeadWabaState(lead!).entryPoint).toEqual({
+      source: 'ctwa',
+      at: new Date(1764062400 * 1000),
+      qualifyingReplyAt: null,
+      sourceId: '23850000000001',
+      ctwaClid: 'ARAkLkA8r',
+      headline: 'Sea View 2BHK',
+    });
+    const messages = await h.store.messages.listByLead(h.tenant.id, lead!.id);
+    expect(messages.items).toEqual([
+      expect.objectContaining({
+        body: 'Hi! Is the 3BHK in Baner still available? ₹1.4 Cr budget',
+        payload: expect.objectContaining({ referral: expect.objectContaining({ source: 'ctwa' }) }),
+      }),
+    ]);
+    const explained = await h.client.explain({ tenant: h.tenant.id, to: '+919845012345' });
+    expect(explained).toMatchObject({
+      allowed: true,
+      reason: 'free_entry_point',
+      opensFreeEntryPoint: true,
+      billable: false,
+    });
+    expect(events.map((e) => e.type)).toEqual(['message']);
+  });
+
+  it('a status updates the stored message; 131050 marks a marketing opt-out', async () => {
+    const { lead } = await h.store.leads.upsertByPhone({
+      clientAccountId: h.tenant.id,
+      phone: '+919845012345',
+      source: 'WA Direct',
+    });
+    const message = await h.store.messages.create({
+      clientAccountId: h.tenant.id,
+      leadId: lead.id,
+      direction: 'outbound',
+      kind: 'template',
+      status: 'queued',
+      provider: 'cloud_api',
+      providerMessageId: 'wamid.HBgMOTE5ODQ1MDEyMzQ1FQIAERgSQjRCMDQ',
+    });
+    expect((await post(fixture('cloud-status-delivered.json'), DELIVERED_SIGNATURE)).status).toBe(200);
+    expect(await h.store.messages.get(h.tenant.id, message.id)).toMatchObject({
+      status: 'delivered',
+      statusAt: new Date(1764062500 * 1000),
+    });
+    expect(events[0]).toMatchObject({
+      type: 'status',
+      message: { id: message.id },
+      event: { pricing: { type: 'free_customer_service' } },
+    });
+
+    const other = await h.store.messages.create({
+      clientAccountId: h.tenant.id,
+      leadId: lead.id,
+      direction: 'outbound',
+      kind: 'template',
+      status: 'queued',
+      provider: 'cloud_api',
+      providerMessageId: 'wamid.MARKETING',
+    });
+    const { body, signature } = signCloudPayload(
+      cloudStatus({
+        phoneNumberId: '106540352242922',
+        id: 'wamid.MARKETING',
+        status: 'failed',
+        recipient: '+919845012345',
+        errorCode: 131050,
+      }),
+      h.secrets.appSecret,
+    );
+    await post(body, signature);
+    expect(await h.store.messages.get(h.tenant.id, other.id)).toMatchObject({
+      status: 'failed',
+      errorCode: '131050',
+    });
+    expect(readLeadWabaState((await h.store.leads.get(h.tenant.id, lead.id))!).marketingOptedOut).toBe(true);
+  });
+
+  it('routes by phone number id when the URL names no tenant, and never applies events for another tenant', async () => {
+    const routed = await serve(
+      createCloudWebhookHandler({ client: h.client, tenantFromRequest: () => null }),
+    );
+    const other = await seedWabaTenant({
+      store: h.store,
+      secretBox: h.secretBox,
+      provider: 'cloud_api',
+      tenant: { name: 'Other Realty' },
+      wabaNumber: '+919000000002',
+      phoneNumberId: '200000000000002',
+      appSecret: 'other-app-secret',
+    });
+    const mixed = {
+      object: 'whatsapp_business_account',
+      entry: [
+        cloudInboundText({
+          phoneNumberId: '106540352242922',
+          from: '+919845012345',
+          text: 'for acme',
+          id: 'wamid.A',
+        }).entry[0],
+        cloudInboundText({
+          phoneNumberId: '200000000000002',
+          from: '+919845012346',
+          text: 'for other',
+          id: 'wamid.B',
+        }).entry[0],
+      ],
+    };
+    // Signed with Acme's secret: only Acme's number is applied.
+    const signed = signCloudPayload(mixed, h.secrets.appSecret);
+    const response = await fetch(`${routed.url}/webhook`, {
+      method: 'POST',
+      headers: { 'x-hub-signature-256': signed.signature },
+      body: signed.body,
+    });
+    expect(await response.json()).toEqual({ received: 1, duplicates: 0, ignored: 1 });
+    expect(await h.store.leads.getByPhone(h.tenant.id, '+919845012345')).not.toBeNull();
+    expect(await h.store.leads.getByPhone(other.tenant.id, '+919845012346')).toBeNull();
+
+    // Through Acme's URL, an event for the other tenant's number is ignored even with a valid signature.
+    const viaUrl = await post(signed.body, signed.signature);
+    expect(await viaUrl.json()).toEqual({ received: 0, duplicates: 1, ignored: 1 });
+    await routed.close();
+  });
+});

@@ -1,0 +1,178 @@
+import {
+  errorResponse,
+  ForbiddenError,
+  isLeadRelayError,
+  type Logger,
+  noopLogger,
+  phoneNumberIdOf,
+  SignatureError,
+  type Tenant,
+  timingSafeEqual,
+  ValidationError,
+  type WabaConfiguration,
+} from '@leadrelay/core';
+import type { WabaClient } from '../client/waba-client.js';
+import type { WabaInboundEvent } from './inbound-event.js';
+import { parseCloudWebhook } from './parse-cloud-webhook.js';
+import { readBody } from './read-body.js';
+import { verifyCloudSignature } from './verify-cloud-signature.js';
+import type { WabaEventHandler } from './waba-event.js';
+import { okResponse, parseJsonBody, tenantFromUrl, webhookFailure } from './webhook-request.js';
+
+export interface CloudWebhookHandlerOptions {
+  client: WabaClient;
+  /**
+   * Which tenant a request is for; default `tenantFromUrl`. Answer `null` to
+   * route by each change's `phone_number_id` instead (one Meta app serving
+   * many tenants' numbers).
+   */
+  tenantFromRequest?: (request: Request) => string | null;
+  /** Default 1 MiB. */
+  maxBodyBytes?: number;
+  onEvent?: WabaEventHandler;
+  logger?: Logger;
+}
+
+interface Candidate {
+  tenant: Tenant;
+  wabas: WabaConfiguration[];
+}
+
+/** Phone number ids named by a body that is not verified yet: used only to pick whose secrets to try. */
+function phoneNumberIds(body: unknown): string[] {
+  const ids = new Set<string>();
+  const entries = (body as { entry?: unknown })?.entry;
+  if (!Array.isArray(entries)) return [];
+  for (const entry of entries) {
+    const changes = (entry as { changes?: unknown })?.changes;
+    if (!Array.isArray(changes)) continue;
+    for (const change of changes) {
+      const id = (change as { value?: { metadata?: { phone_number_id?: unknown } } })?.value?.metadata
+        ?.phone_number_id;
+      if (typeof id === 'string' || typeof id === 'number') ids.add(String(id));
+    }
+  }
+  return [...ids].slice(0, 50);
+}
+
+/**
+ * Meta's WhatsApp Cloud API webhook for many tenants: `(request) => Response`.
+ * GET answers the subscription handshake with the tenant's verify token.
+ * POST verifies `X-Hub-Signature-256` over the raw body with the app secret
+ * of the tenant the URL names (or, without one, of each number's tenant),
+ * escaped-unicode variant included; only then are inbound messages and
+ * statuses applied, each only for the tenant that owns its number.
+ *
+ * @example
+ * app.all('/api/waba/cloud/:clientId', toNodeHandler(createCloudWebhookHandler({ client: waba })));
+ */
+export function createCloudWebhookHandler(
+  options: CloudWebhookHandlerOptions,
+): (request: Request) => Promise<Response> {
+  const { client } = options;
+  const logger = options.logger ?? noopLogger;
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const tenantOf = options.tenantFromRequest ?? tenantFromUrl;
+
+  const cloudWabas = async (tenant: Tenant) =>
+    (await client.store.wabaConfigurations.list(tenant.id)).filter(
+      (c) => c.provider === 'cloud_api' && c.status === 'active',
+    );
+
+  async function verifyHandshake(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const tenantId = tenantOf(request);
+    if (!tenantId) throw new ValidationError('The webhook URL names no tenant', { code: 'tenant_missing' });
+    const tenant = await client.registry.get(tenantId);
+    const expected = client.registry.metaVerifyToken(tenant);
+    const token = url.searchParams.get('hub.verify_token') ?? '';
+    const challenge = url.searchParams.get('hub.challenge') ?? '';
+    if (
+      url.searchParams.get('hub.mode') !== 'subscribe' ||
+      expected === null ||
+      !timingSafeEqual(token, expected)
+    ) {
+      throw new ForbiddenError('Verification token mismatch', { code: 'verify_token_mismatch' });
+    }
+    return new Response(challenge, { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+  }
+
+  async function candidates(request: Request, raw: Uint8Array): Promise<Candidate[]> {
+    const tenantId = tenantOf(request);
+    if (tenantId) {
+      const tenant = await client.registry.get(tenantId);
+      return [{ tenant, wabas: await cloudWabas(tenant) }];
+    }
+    let unverified: unknown;
+    try {
+      unverified = parseJsonBody(raw);
+    } catch {
+      return [];
+    }
+    const byTenant = new Map<string, Candidate>();
+    for (const id of phoneNumberIds(unverified)) {
+      try {
+        const { tenant } = await client.registry.getByPhoneNumberId(id);
+        if (!byTenant.has(tenant.id)) byTenant.set(tenant.id, { tenant, wabas: await cloudWabas(tenant) });
+      } catch (error) {
+        if (!isLeadRelayError(error) || error.status >= 500) throw error;
+      }
+    }
+    return [...byTenant.values()];
+  }
+
+  return async (request) => {
+    try {
+      if (request.method === 'GET') return await verifyHandshake(request);
+      if (request.method !== 'POST') {
+        return errorResponse(
+          new ValidationError('Use GET for the handshake and POST for notifications', {
+            code: 'method_not_allowed',
+            status: 405,
+          }),
+          { headers: { allow: 'GET, POST' } },
+        );
+      }
+      const raw = await readBody(request, maxBodyBytes);
+      const signature = request.headers.get('x-hub-signature-256');
+      if (!signature) throw new SignatureError('X-Hub-Signature-256 is missing');
+      const verified = (await candidates(request, raw)).filter((c) =>
+        verifyCloudSignature(raw, signature, client.registry.metaAppSecrets(c.tenant)),
+      );
+      if (verified.length === 0) throw new SignatureError('X-Hub-Signature-256 does not verify');
+
+      const events = parseCloudWebhook(parseJsonBody(raw));
+      let received = 0;
+      let duplicates = 0;
+      let foreign = 0;
+      for (const { tenant, wabas } of verified) {
+        // Only events for numbers this tenant owns: a tenant's secret never speaks for another's number.
+        const groups = new Map<WabaConfiguration, WabaInboundEvent[]>();
+        for (const event of events) {
+          const waba = wabas.find((w) => phoneNumberIdOf(w.providerConfig) === event.route.phoneNumberId);
+          if (!waba) continue;
+          groups.set(waba, [...(groups.get(waba) ?? []), event]);
+        }
+        for (const [waba, group] of groups) {
+          const result = await client.receive(tenant.id, group, {
+            waba,
+            ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+          });
+          received += result.processed;
+          duplicates += result.duplicates;
+        }
+      }
+      for (const event of events) {
+        const owned = verified.some(({ wabas }) =>
+          wabas.some((w) => phoneNumberIdOf(w.providerConfig) === event.route.phoneNumberId),
+        );
+        if (!owned) foreign++;
+      }
+      if (foreign > 0)
+        logger.warn({ ignored: foreign }, 'cloud webhook events for numbers of no verified tenant');
+      return okResponse({ received, duplicates, ignored: foreign });
+    } catch (error) {
+      return webhookFailure(error, logger, 'cloud webhook');
+    }
+  };
+}

@@ -1,0 +1,98 @@
+import {
+  AuthError,
+  errorResponse,
+  type Logger,
+  noopLogger,
+  timingSafeEqual,
+  ValidationError,
+  type WabaConfiguration,
+} from '@leadrelay/core';
+import type { WabaClient } from '../client/waba-client.js';
+import { parseGupshupWebhook } from './parse-gupshup-webhook.js';
+import { readBody } from './read-body.js';
+import type { WabaEventHandler } from './waba-event.js';
+import { okResponse, parseJsonBody, tenantFromUrl, webhookFailure } from './webhook-request.js';
+
+export interface GupshupWebhookHandlerOptions {
+  client: WabaClient;
+  /** Which tenant a request is for; default `tenantFromUrl` (`?tenant=` or the last path segment). */
+  tenantFromRequest?: (request: Request) => string | null;
+  /**
+   * The header that carries the tenant's secret when it is not in the URL's
+   * `token` parameter (Gupshup sends a subscription's `meta` map back as
+   * headers). Default `x-leadrelay-token`.
+   */
+  secretHeader?: string;
+  /** Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Called for every applied event, after the client's own `onEvent`. */
+  onEvent?: WabaEventHandler;
+  logger?: Logger;
+}
+
+/**
+ * Gupshup's callback endpoint for many tenants: `(request) => Response`.
+ * Gupshup does not sign callbacks, so each tenant's Gupshup configuration
+ * holds a secret that the callback URL (`?token=`) or a header carries; it is
+ * compared in constant time before the body is parsed. Messages, statuses and
+ * opt-in/out events are applied once each; bad input answers 4xx, a storage
+ * failure 5xx (Gupshup retries).
+ *
+ * @example
+ * app.post('/api/waba/gupshup/:clientId', toNodeHandler(createGupshupWebhookHandler({ client: waba })));
+ * // callback URL: https://example.com/api/waba/gupshup/<clientId>?token=<secret>
+ */
+export function createGupshupWebhookHandler(
+  options: GupshupWebhookHandlerOptions,
+): (request: Request) => Promise<Response> {
+  const { client } = options;
+  const logger = options.logger ?? noopLogger;
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const secretHeader = options.secretHeader ?? 'x-leadrelay-token';
+  const tenantOf = options.tenantFromRequest ?? tenantFromUrl;
+
+  return async (request) => {
+    try {
+      if (request.method !== 'POST') {
+        return errorResponse(
+          new ValidationError('Gupshup callbacks are POST requests', {
+            code: 'method_not_allowed',
+            status: 405,
+          }),
+          {
+            headers: { allow: 'POST' },
+          },
+        );
+      }
+      const tenantId = tenantOf(request);
+      if (!tenantId)
+        throw new ValidationError('The callback URL names no tenant', { code: 'tenant_missing' });
+      const tenant = await client.registry.get(tenantId);
+      const token = new URL(request.url).searchParams.get('token') ?? request.headers.get(secretHeader);
+      if (!token) throw new AuthError('The callback carries no secret (token parameter or header)');
+      const configs = (await client.store.wabaConfigurations.list(tenant.id)).filter(
+        (c) => c.provider === 'gupshup' && c.status === 'active',
+      );
+      const matching: WabaConfiguration[] = [];
+      for (const config of configs) {
+        const secret = client.registry.wabaWebhookSecret(config);
+        if (secret !== null && timingSafeEqual(token, secret)) matching.push(config);
+      }
+      if (matching.length === 0) throw new AuthError('The callback secret does not match');
+
+      const raw = await readBody(request, maxBodyBytes);
+      // Gupshup probes a new callback URL with an empty POST: accept it.
+      if (raw.byteLength === 0) return okResponse({ received: 0, duplicates: 0 });
+      const events = parseGupshupWebhook(parseJsonBody(raw), new Date());
+      const appName = events.find((e) => e.route.appName)?.route.appName;
+      const waba = matching.find((c) => c.providerConfig.appName === appName) ?? matching[0]!;
+      const result = await client.receive(tenant.id, events, {
+        waba,
+        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      });
+      return okResponse({ received: result.processed, duplicates: result.duplicates });
+    } catch (error) {
+      return webhookFailure(error, logger, 'gupshup webhook');
+    }
+  };
+}

@@ -1,0 +1,188 @@
+import { parseOrThrow, tryNormalizePhone, ValidationError } from '@leadrelay/core';
+import { z } from 'zod';
+import type { InboundContent, InboundStatusEvent, WabaInboundEvent } from './inbound-event.js';
+
+const PROVIDER = 'gupshup';
+
+const str = z.union([z.string(), z.number()]).transform(String);
+
+const envelopeSchema = z.looseObject({
+  app: z.string().optional(),
+  timestamp: z.number().optional(),
+  version: z.number().optional(),
+  type: z.string().min(1),
+  payload: z.looseObject({}),
+});
+
+const messageSchema = z.looseObject({
+  id: z.string().min(1),
+  source: str,
+  type: z.string().min(1),
+  payload: z.looseObject({}).default({}),
+  sender: z.looseObject({ phone: str.optional(), name: z.string().nullish() }).optional(),
+  context: z.looseObject({ id: z.string().nullish(), gsId: z.string().nullish() }).nullish(),
+});
+
+const messageEventSchema = z.looseObject({
+  id: z.string().min(1),
+  gsId: z.string().nullish(),
+  type: z.string().min(1),
+  destination: str.optional(),
+  payload: z
+    .looseObject({ code: str.optional(), reason: z.string().nullish(), ts: z.number().optional() })
+    .default({}),
+});
+
+const userEventSchema = z.looseObject({
+  phone: str,
+  type: z.string().min(1),
+});
+
+const STATUS: Record<string, InboundStatusEvent['status']> = {
+  enqueued: 'queued',
+  sent: 'sent',
+  delivered: 'delivered',
+  read: 'read',
+  failed: 'failed',
+};
+
+function phone(digits: string, field: string): string {
+  const e164 = tryNormalizePhone(digits.startsWith('+') ? digits : `+${digits}`);
+  if (!e164) {
+    throw new ValidationError(`Gupshup callback ${field} is not a phone number`, {
+      issues: [{ path: [field], message: 'must be a phone number with country code' }],
+    });
+  }
+  return e164;
+}
+
+function content(type: string, p: Record<string, unknown>): InboundContent {
+  const s = (key: string) =>
+    typeof p[key] === 'string' || typeof p[key] === 'number' ? String(p[key]) : null;
+  switch (type) {
+    case 'text':
+      return { kind: 'text', text: s('text') };
+    case 'image':
+    case 'video':
+    case 'audio':
+    case 'file':
+    case 'sticker': {
+      const caption = s('caption');
+      return {
+        kind: type === 'file' ? 'document' : type,
+        text: caption,
+        media: { url: s('url'), id: null, mimeType: s('contentType'), caption, filename: s('name') },
+      };
+    }
+    case 'location': {
+      const latitude = Number(p.latitude);
+      const longitude = Number(p.longitude);
+      return {
+        kind: 'location',
+        text: s('name') ?? s('address'),
+        ...(Number.isFinite(latitude) && Number.isFinite(longitude)
+          ? { location: { latitude, longitude, name: s('name'), address: s('address') } }
+          : {}),
+      };
+    }
+    case 'button_reply':
+    case 'list_reply':
+    case 'quick_reply': {
+      const title = s('title') ?? s('text') ?? s('reply') ?? '';
+      return {
+        kind: type === 'quick_reply' ? 'button_reply' : type,
+        text: title,
+        reply: {
+          // Our sends put the button id in postbackText; Gupshup echoes it (or its own id).
+          id: s('postbackText') ?? s('id'),
+          title,
+          ...(type === 'list_reply' ? { description: s('description') } : {}),
+          payload: s('postbackText'),
+        },
+      };
+    }
+    case 'contact':
+      return { kind: 'contacts', text: null };
+    default:
+      return { kind: type, text: s('text') };
+  }
+}
+
+/**
+ * Normalises a Gupshup v2 callback (`message`, `message-event`,
+ * `user-event`) into events. Other callback types (billing, system) yield
+ * none. Throws a `ValidationError` for a body that is not a Gupshup callback.
+ * `receivedAt` dates events whose callback carries no timestamp.
+ *
+ * @example
+ * const [event] = parseGupshupWebhook(JSON.parse(body));
+ * if (event?.type === 'message') console.log(event.from, event.content.text);
+ */
+export function parseGupshupWebhook(body: unknown, receivedAt: Date = new Date()): WabaInboundEvent[] {
+  const envelope = parseOrThrow(envelopeSchema, body, 'Gupshup callback');
+  const at = envelope.timestamp !== undefined ? new Date(envelope.timestamp) : receivedAt;
+  const route = envelope.app ? { appName: envelope.app } : {};
+  switch (envelope.type) {
+    case 'message': {
+      const m = parseOrThrow(messageSchema, envelope.payload, 'Gupshup message');
+      const from = phone(m.sender?.phone ?? m.source, 'payload.source');
+      return [
+        {
+          type: 'message',
+          provider: PROVIDER,
+          eventId: m.id,
+          route,
+          at,
+          providerMessageId: m.id,
+          from,
+          profileName: m.sender?.name ?? null,
+          content: content(m.type, m.payload),
+          referral: null,
+          replyToProviderId: m.context?.gsId ?? m.context?.id ?? null,
+        },
+      ];
+    }
+    case 'message-event': {
+      const e = parseOrThrow(messageEventSchema, envelope.payload, 'Gupshup message-event');
+      const status = STATUS[e.type];
+      if (!status) return [];
+      const primary = e.gsId ?? e.id;
+      return [
+        {
+          type: 'status',
+          provider: PROVIDER,
+          eventId: `${primary}:${e.type}`,
+          route,
+          at: e.payload.ts ? new Date(e.payload.ts * 1000) : at,
+          providerMessageId: primary,
+          altProviderMessageId: e.id !== primary ? e.id : null,
+          status,
+          recipient: e.destination ? phone(e.destination, 'payload.destination') : null,
+          pricing: null,
+          error:
+            status === 'failed'
+              ? { code: e.payload.code ?? 'unknown', reason: e.payload.reason ?? null }
+              : null,
+        },
+      ];
+    }
+    case 'user-event': {
+      const u = parseOrThrow(userEventSchema, envelope.payload, 'Gupshup user-event');
+      const type = u.type === 'opted-out' ? 'opt_out' : u.type === 'opted-in' ? 'opt_in' : null;
+      if (!type) return [];
+      return [
+        {
+          type,
+          provider: PROVIDER,
+          eventId: `${u.phone}:${u.type}:${envelope.timestamp ?? ''}`,
+          route,
+          at,
+          phone: phone(u.phone, 'payload.phone'),
+          via: 'user_event',
+        },
+      ];
+    }
+    default:
+      return [];
+  }
+}

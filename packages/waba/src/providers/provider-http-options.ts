@@ -1,0 +1,75 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  type ClassifyError,
+  createHttpClient,
+  type HttpRequest,
+  type HttpResponse,
+  type Logger,
+} from '@leadrelay/core';
+
+/** Transport settings shared by the providers. */
+export interface ProviderHttpOptions {
+  /** Per attempt. Default 10 000 ms. */
+  timeoutMs?: number;
+  /** Retries after the first attempt on network errors, timeouts, 429 and 5xx. Default 3. */
+  retries?: number;
+  /** Default 200 ms. */
+  minRetryDelayMs?: number;
+  /** Default 10 000 ms. */
+  maxRetryDelayMs?: number;
+  /** A longer `Retry-After` is not waited out: the error surfaces with `retryAfterMs`. Default 60 000 ms. */
+  maxRetryAfterMs?: number;
+  /**
+   * Retry sends after network errors, timeouts and 5xx (default `true`, as
+   * the providers ask). Neither provider deduplicates sends, so a failure
+   * that happened after the provider accepted can deliver a message twice;
+   * `false` retries only 429s, which the provider never processed.
+   */
+  retryAmbiguousFailures?: boolean;
+  fetch?: typeof globalThis.fetch;
+  logger?: Logger;
+}
+
+/** A provider's HTTP client: core's client, with a hook awaited before every attempt (retries included). */
+export interface ProviderHttpClient {
+  request<T>(request: HttpRequest, beforeAttempt?: () => Promise<void>): Promise<HttpResponse<T>>;
+}
+
+/**
+ * Core's HTTP client configured from a provider's options. The hook runs
+ * before the first attempt and right before each retry reaches `fetch`, so a
+ * rate limiter behind it spaces what goes on the wire, retries included.
+ */
+export function providerHttpClient(
+  options: ProviderHttpOptions,
+  wire: { baseUrl: string; provider: string; classifyError: ClassifyError },
+): ProviderHttpClient {
+  const hook = new AsyncLocalStorage<() => Promise<void>>();
+  const baseFetch = options.fetch;
+  const http = createHttpClient({
+    ...wire,
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.retries !== undefined ? { retries: options.retries } : {}),
+    ...(options.minRetryDelayMs !== undefined ? { minRetryDelayMs: options.minRetryDelayMs } : {}),
+    ...(options.maxRetryDelayMs !== undefined ? { maxRetryDelayMs: options.maxRetryDelayMs } : {}),
+    ...(options.maxRetryAfterMs !== undefined ? { maxRetryAfterMs: options.maxRetryAfterMs } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+    fetch: async (input, init) => {
+      await hook.getStore()?.();
+      // Read at call time, so a test interceptor installed later still sees the request.
+      return (baseFetch ?? globalThis.fetch)(input, init);
+    },
+  });
+  return {
+    async request(request, beforeAttempt) {
+      if (!beforeAttempt) return http.request(request);
+      // The first wait happens before the attempt's timeout starts; retries wait inside theirs.
+      await beforeAttempt();
+      let attempts = 0;
+      const onAttempt = async () => {
+        if (attempts++ > 0) await beforeAttempt();
+      };
+      return hook.run(onAttempt, () => http.request(request));
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createHarness, leadWrote } from '../../test/harness.js';
+import { raisePriority, startThroughputStub } from '../../test/throughput-stub.js';
+import { createRateLimiter } from './rate-limiter.js';
+
+const accepted = readFileSync(
+  new URL('../../../../../shared/fixtures/cloud-send-accepted.json', import.meta.url),
+  'utf8',
+);
+const throughputError = readFileSync(
+  new URL('../../../../../shared/fixtures/cloud-send-error-130429.json', import.meta.url),
+  'utf8',
+);
+
+describe('rate limiter: burst through the client against a throughput-limited stub', () => {
+  it('400 messages at 100/s: the measured rate is within 5% and nothing is answered 429', async () => {
+    const restorePriority = raisePriority();
+    const stub = await startThroughputStub({ limit: 100, accepted, error: throughputError });
+    try {
+      const h = await createHarness({
+        provider: 'cloud_api',
+        graphBaseUrl: stub.url,
+        client: { rateLimit: { messagesPerSecond: 100, windowMarginMs: Number(process.env.MARGIN ?? 25) } },
+      });
+      await leadWrote(h, '+919845012345', 1);
+      // A running server has its code paths warm: one send first, then a quiet second, then the burst.
+      await h.client.send({
+        tenant: h.tenant.id,
+        to: '+919845012345',
+        message: { type: 'text', text: 'warm-up' },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await stub.reset();
+      const sends = Array.from({ length: 400 }, (_, i) =>
+        h.client.send({
+          tenant: h.tenant.id,
+          to: '+919845012345',
+          message: { type: 'text', text: `Update ${i}` },
+        }),
+      );
+      const results = await Promise.all(sends);
+      expect(new Set(results.map((r) => r.providerMessageId)).size).toBe(400);
+      const { arrivals, rejected, rejections } = await stub.stats();
+      // Over the whole run: 400 messages in (last − first) seconds.
+      const rate = (arrivals.length - 1) / ((arrivals.at(-1)! - arrivals[0]!) / 1000);
+      const facts = `rate ${rate.toFixed(1)}/s, busiest second ${busiestWindow(arrivals, 1000)}, 429s ${rejected} at ${JSON.stringify(rejections.map(([i, t]) => [i, Math.round(t)]))}`;
+      expect(rejected, facts).toBe(0);
+      expect(arrivals).toHaveLength(400);
+      expect(rate).toBeGreaterThanOrEqual(95);
+      expect(rate).toBeLessThanOrEqual(105);
+      expect(busiestWindow(arrivals, 1000)).toBeLessThanOrEqual(100);
+    } finally {
+      await stub.close();
+      restorePriority();
+    }
+  }, 20_000);
+});
+
+/** The most acquisitions inside any window of `ms` milliseconds. */
+function busiestWindow(times: number[], ms: number): number {
+  let worst = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i]! - times[j]! >= ms) j++;
+    worst = Math.max(worst, i - j + 1);
+  }
+  return worst;
+}
+
+describe('createRateLimiter', () => {
+  it('lets a burst through at once, then paces first come first served', async () => {
+    const limiter = createRateLimiter({ messagesPerSecond: 50, burst: 2 });
+    const started = performance.now();
+    const order: number[] = [];
+    const times: number[] = [];
+    await Promise.all(
+      Array.from({ length: 7 }, (_, i) =>
+        limiter.acquire('+919000000001').then(() => {
+          order.push(i);
+          times.push(performance.now() - started);
+        }),
+      ),
+    );
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(times[1]!).toBeLessThan(30);
+    // Five more at 50/s take 100 ms; late timers are made up, not added up.
+    expect(times[6]!).toBeGreaterThanOrEqual(95);
+    expect(times[6]!).toBeLessThan(140);
+  });
+
+  it('never lets more than the rate through in any second, whatever the burst', async () => {
+    const limiter = createRateLimiter({ messagesPerSecond: 40, burst: 30 });
+    const times: number[] = [];
+    await Promise.all(
+      Array.from({ length: 90 }, () => limiter.acquire('n').then(() => times.push(performance.now()))),
+    );
+    expect(busiestWindow(times, 1000)).toBeLessThanOrEqual(40);
+    // 90 messages, at most 40 per 1.02 s: the last cannot leave before two full windows.
+    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(2 * 1000);
+  }, 10_000);
+
+  it('keeps one bucket per number, with its own rate', async () => {
+    const limiter = createRateLimiter({ messagesPerSecond: 10, burst: 1 });
+    await limiter.acquire('a');
+    const started = performance.now();
+    const pending = limiter.acquire('a');
+    expect(limiter.pending('a')).toBe(1);
+    await limiter.acquire('b');
+    expect(performance.now() - started).toBeLessThan(20);
+    await pending;
+    expect(performance.now() - started).toBeGreaterThanOrEqual(90);
+    await limiter.acquire('fast', 1000);
+    const fastStart = performance.now();
+    await limiter.acquire('fast', 1000);
+    expect(performance.now() - fastStart).toBeLessThan(20);
+  });
+
+  it('holds a send that tokens would allow until the window has room (controlled time)', async () => {
+    let now = 0;
+    const limiter = createRateLimiter({ messagesPerSecond: 2, burst: 2, windowMarginMs: 0, now: () => now });
+    await limiter.acquire('x');
+    await limiter.acquire('x');
+    now = 600; // 1.2 tokens again, but both sends of this second are used
+    let third = false;
+    const pending = limiter.acquire('x').then(() => {
+      third = true;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(third).toBe(false);
+    expect(limiter.pending('x')).toBe(1);
+    now = 1000;
+    await pending;
+    expect(third).toBe(true);
+  });
+
+  it('rejects nonsense settings', () => {
+    expect(() => createRateLimiter({ messagesPerSecond: 0 })).toThrow(RangeError);
+    expect(() => createRateLimiter({ burst: 0.5 })).toThrow(RangeError);
+    expect(() => createRateLimiter({ windowMarginMs: -1 })).toThrow(RangeError);
+  });
+});

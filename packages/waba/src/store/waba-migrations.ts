@@ -1,0 +1,58 @@
+import type { Migration } from '@leadrelay/core';
+
+/**
+ * The tables @leadrelay/waba owns. Run them with core's runner after the
+ * core migrations: `migrate(db, [...coreMigrations, ...wabaMigrations])`.
+ * SQL runs on Postgres 15 and on PGlite.
+ */
+export const wabaMigrations: Migration[] = [
+  {
+    id: 'waba/0001_init',
+    up: `
+      CREATE TABLE waba_templates (
+        id text PRIMARY KEY DEFAULT gen_random_uuid()::text,
+        client_account_id text NOT NULL,
+        name text NOT NULL,
+        language text NOT NULL,
+        category text NOT NULL CHECK (category IN ('MARKETING', 'UTILITY', 'AUTHENTICATION')),
+        status text NOT NULL CHECK (status IN ('APPROVED', 'PENDING', 'REJECTED', 'PAUSED', 'DISABLED')),
+        header jsonb,
+        body_text text NOT NULL,
+        footer_text text,
+        buttons jsonb NOT NULL DEFAULT '[]'::jsonb,
+        parameter_spec jsonb NOT NULL DEFAULT '{}'::jsonb,
+        provider_template_id text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        CONSTRAINT waba_templates_tenant_name_language_key UNIQUE (client_account_id, name, language)
+      );
+
+      -- One row per idempotency key: claimed before the provider call, holding the result after it.
+      CREATE TABLE waba_send_ledger (
+        client_account_id text NOT NULL,
+        idempotency_key text NOT NULL,
+        request_hash text NOT NULL,
+        status text NOT NULL CHECK (status IN ('in_flight', 'completed', 'unknown')),
+        result jsonb,
+        claimed_at timestamptz NOT NULL,
+        lease_expires_at timestamptz NOT NULL,
+        completed_at timestamptz,
+        CONSTRAINT waba_send_ledger_pkey PRIMARY KEY (client_account_id, idempotency_key)
+      );
+
+      CREATE TABLE waba_inbound_events (
+        client_account_id text NOT NULL,
+        provider text NOT NULL,
+        provider_event_id text NOT NULL,
+        received_at timestamptz NOT NULL,
+        CONSTRAINT waba_inbound_events_pkey PRIMARY KEY (client_account_id, provider, provider_event_id)
+      );
+      CREATE INDEX waba_inbound_events_received_at_idx ON waba_inbound_events (received_at);
+    `,
+    down: `
+      DROP TABLE IF EXISTS waba_inbound_events;
+      DROP TABLE IF EXISTS waba_send_ledger;
+      DROP TABLE IF EXISTS waba_templates;
+    `,
+  },
+];
