@@ -385,6 +385,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CoreStore {
         return { lead: leads.write(mergeLead(existing, copy(parsed), now())), created: false };
       },
       get: async (clientAccountId, id) => leads.get(clientAccountId, id),
+      async getMany(clientAccountId, ids) {
+        const found = await Promise.all([...new Set(ids)].map((id) => leads.get(clientAccountId, id)));
+        return found.filter((lead): lead is Lead => lead !== null);
+      },
       async getByPhone(clientAccountId, phone) {
         const lead = leadByPhone(clientAccountId, phone);
         return lead ? copy(lead) : null;

@@ -117,6 +117,8 @@ export interface LeadRepository {
   upsertByPhone(input: LeadInput & { phone: string }): Promise<LeadUpsertResult>;
   get(clientAccountId: string, id: string): Promise<Lead | null>;
   getByPhone(clientAccountId: string, phone: string): Promise<Lead | null>;
+  /** The tenant's leads with these ids, in no particular order; unknown ids are left out. */
+  getMany(clientAccountId: string, ids: readonly string[]): Promise<Lead[]>;
   update(clientAccountId: string, id: string, patch: LeadPatch): Promise<Lead>;
   list(clientAccountId: string, query?: LeadQuery): Promise<Page<Lead>>;
 }

@@ -406,6 +406,10 @@ export function createPostgresStore(db: SqlDatabase, options: PostgresStoreOptio
         return { lead: fromRow(LEADS, row), created: row.created === true };
       },
       get: (clientAccountId, id) => getScoped(LEADS, clientAccountId, id),
+      getMany: (clientAccountId, ids) =>
+        ids.length === 0
+          ? Promise.resolve([])
+          : selectAll(LEADS, 'client_account_id = $1 AND id = ANY($2::text[])', [clientAccountId, [...ids]]),
       getByPhone: (clientAccountId, phone) =>
         selectOne(LEADS, 'client_account_id = $1 AND phone = $2', [clientAccountId, phone]),
       async update(clientAccountId, id, patch) {

@@ -404,6 +404,18 @@ export function coreStoreContract(
         expect(await store.leads.getByPhone(b.id, p)).toBeNull();
       });
 
+      it('gets many leads of one tenant at once, leaving out unknown and foreign ids', async () => {
+        const [a, b] = await twoTenants();
+        const first = await store.leads.create({ clientAccountId: a.id, phone: phone(), name: 'One' });
+        const second = await store.leads.create({ clientAccountId: a.id, phone: phone(), name: 'Two' });
+        const foreign = await store.leads.create({ clientAccountId: b.id, phone: phone(), name: 'Other' });
+        const found = await store.leads.getMany(a.id, [second.id, first.id, foreign.id, 'missing', first.id]);
+        expect(found.map((l) => l.name).sort()).toEqual(['One', 'Two']);
+        expect(found.find((l) => l.id === first.id)).toEqual(first);
+        expect(await store.leads.getMany(a.id, [])).toEqual([]);
+        expect(await store.leads.getMany(b.id, [first.id])).toEqual([]);
+      });
+
       it('keeps one lead per phone per tenant', async () => {
         const [a, b] = await twoTenants();
         const p = phone();

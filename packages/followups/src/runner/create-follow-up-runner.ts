@@ -122,6 +122,29 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
     return p;
   }
 
+  /** One query per tenant for the whole batch instead of one per row. */
+  function prefetchLeads(ctx: TickContext, rows: readonly ScheduledStep[]): void {
+    const getMany = core.leads.getMany?.bind(core.leads);
+    if (!getMany) return;
+    const byTenant = new Map<string, string[]>();
+    for (const row of rows) {
+      const ids = byTenant.get(row.clientAccountId);
+      if (ids) ids.push(row.leadId);
+      else byTenant.set(row.clientAccountId, [row.leadId]);
+    }
+    for (const [tenant, leadIds] of byTenant) {
+      const batch = getMany(tenant, leadIds);
+      // A failed batch read must not become an unhandled rejection: loadLead's callers see it per row.
+      batch.catch(() => {});
+      for (const leadId of new Set(leadIds)) {
+        ctx.leads.set(
+          `${tenant}\u0000${leadId}`,
+          batch.then((leads) => leads.find((l) => l.id === leadId) ?? null),
+        );
+      }
+    }
+  }
+
   function loadTenant(ctx: TickContext, tenant: string) {
     let p = ctx.tenants.get(tenant);
     if (!p) {
@@ -315,6 +338,13 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
     const rows = await store!.claimDue({ limit: batchSize, leaseMs, token, reclaimExpired });
     if (rows.length === 0) return 0;
     const ids = rows.map((r) => r.id);
+    const ctx: TickContext = {
+      now: clock.now(),
+      leads: new Map(),
+      tenants: new Map(),
+      sendsInBatch: new Map(),
+    };
+    prefetchLeads(ctx, rows);
     const heartbeat = setInterval(
       () => {
         store!.extendLease(ids, token, leaseMs).catch((error) => {
@@ -325,12 +355,6 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
     );
     const outcomes: StepOutcome[] = [];
     try {
-      const ctx: TickContext = {
-        now: clock.now(),
-        leads: new Map(),
-        tenants: new Map(),
-        sendsInBatch: new Map(),
-      };
       for (let i = 0; i < rows.length; i += concurrency) {
         const chunk = rows.slice(i, i + concurrency);
         ctx.now = clock.now();
