@@ -6,7 +6,14 @@ import {
   generateSecretKey,
   sealTenantSecret,
 } from '@leadrelay/core';
-import { createCloudApiProvider, createWabaClient, type WabaClient } from '@leadrelay/waba';
+import {
+  createCloudApiProvider,
+  createWabaClient,
+  decideSend,
+  renderTemplate,
+  resolveTemplateParameters,
+  type WabaClient,
+} from '@leadrelay/waba';
 import { type BenchRow, compare, type SuiteResult, throughputRow } from '../harness.ts';
 
 /**
@@ -158,20 +165,140 @@ async function compareAt(
   }
 }
 
+/**
+ * The send path as the issue defines it, without storage: `decideSend`, the
+ * template render and parameter check, and the provider call through core's
+ * HTTP client; against a bare `fetch` of the identical Cloud API body.
+ */
+async function comparePolicyRenderProvider(
+  label: string,
+  delayMs: number,
+  total: number,
+): Promise<BenchRow[]> {
+  const stub = await startStub(delayMs);
+  const provider = createCloudApiProvider({ baseUrl: stub.url });
+  const template = {
+    name: 'viewing_reminder',
+    header: null,
+    bodyText: 'Hi {{1}}, your viewing of {{2}} is on {{3}}.',
+    footerText: null,
+    buttons: [],
+  };
+  const config = {
+    id: 'waba-1',
+    clientAccountId: 'tenant-1',
+    wabaNumber: '+919000000001',
+    provider: 'cloud_api' as const,
+    displayName: null,
+    credentialsEncrypted: 'sealed',
+    webhookSecretEncrypted: null,
+    providerConfig: { phoneNumberId: PHONE_NUMBER_ID },
+    businessProfile: {},
+    messagesPerSecond: null,
+    status: 'active' as const,
+    createdAt: new Date(),
+    updatedAt: new Date(),
+  };
+  const params = { body: ['Priya', 'the 3BHK in Baner', 'Saturday 10:00'] };
+  const lastInboundAt = new Date();
+  const ours = async () => {
+    const decision = decideSend({
+      now: new Date(),
+      kind: 'template',
+      template: { name: template.name, category: 'UTILITY', status: 'APPROVED' },
+      lastInboundAt,
+      recipientCountry: 'IN',
+    });
+    if (!decision.allowed) throw new Error(decision.reason);
+    renderTemplate(template, params);
+    const parameters = resolveTemplateParameters(template, params);
+    return provider.send(
+      config,
+      'EAAG-bench-token',
+      { type: 'template', name: template.name, language: 'en', providerTemplateId: null, parameters },
+      TO,
+    );
+  };
+  const templateBody = JSON.stringify({
+    messaging_product: 'whatsapp',
+    recipient_type: 'individual',
+    to: '919845012345',
+    type: 'template',
+    template: {
+      name: template.name,
+      language: { code: 'en' },
+      components: [
+        {
+          type: 'body',
+          parameters: params.body.map((text) => ({ type: 'text', text })),
+        },
+      ],
+    },
+  });
+  const url = `${stub.url}/v23.0/${PHONE_NUMBER_ID}/messages`;
+  const bare = () =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer EAAG-bench-token' },
+      body: templateBody,
+    }).then((r) => r.json());
+  try {
+    await runConcurrently(200, 1, ours);
+    await runConcurrently(200, 1, bare);
+    let oursMs = 0;
+    let bareMs = 0;
+    const rounds = 6;
+    for (let r = 0; r < rounds; r++) {
+      let t0 = performance.now();
+      await runConcurrently(total / rounds, 1, ours);
+      oursMs += performance.now() - t0;
+      t0 = performance.now();
+      await runConcurrently(total / rounds, 1, bare);
+      bareMs += performance.now() - t0;
+    }
+    return [
+      throughputRow(SUITE, `policy + render + provider call (${label})`, total, oursMs),
+      throughputRow(SUITE, `bare fetch, template body (${label})`, total, bareMs),
+    ];
+  } finally {
+    await stub.close();
+  }
+}
+
 export default async function run(): Promise<SuiteResult> {
   const immediate = 'stub answers at once, 1 in flight';
   const latent = 'stub answers after 20 ms, 32 in flight';
-  const rows = [...(await compareAt(immediate, 0, 1, 10, 300)), ...(await compareAt(latent, 20, 32, 4, 800))];
+  const serialLatent = 'stub answers after 20 ms, 1 in flight';
+  const rows = [
+    ...(await compareAt(immediate, 0, 1, 10, 300)),
+    ...(await compareAt(latent, 20, 32, 4, 800)),
+    ...(await comparePolicyRenderProvider(immediate, 0, 3000)),
+    ...(await comparePolicyRenderProvider(serialLatent, 20, 300)),
+  ];
+  const prpStrict = compare(
+    rows,
+    `policy + render + provider call (${immediate})`,
+    `bare fetch, template body (${immediate})`,
+    0.87,
+  );
+  const prpLatent = compare(
+    rows,
+    `policy + render + provider call (${serialLatent})`,
+    `bare fetch, template body (${serialLatent})`,
+    0.87,
+  );
   const strict = compare(rows, `waba client.send (${immediate})`, `bare fetch (${immediate})`, 0.87);
   const realistic = compare(rows, `waba client.send (${latent})`, `bare fetch (${latent})`, 0.87);
   const overhead = (ratio: number) => `${((1 / ratio - 1) * 100).toFixed(1)}%`;
   return {
     rows,
-    comparisons: [strict, realistic],
+    comparisons: [strict, realistic, prpStrict, prpLatent],
     notes: [
       `send-path overhead over bare fetch, stub answering at once (client CPU only): ${overhead(strict.ratio)} per message (ratio ${strict.ratio.toFixed(3)})`,
       `send-path overhead over bare fetch, stub answering after 20 ms, 32 in flight: ${overhead(realistic.ratio)} (ratio ${realistic.ratio.toFixed(3)})`,
-      'each batch uses a fresh memory store; the rate limiter is off (it would only add waiting)',
+      `policy + render + provider call (no storage) over bare fetch, stub answering at once: ${overhead(prpStrict.ratio)} (ratio ${prpStrict.ratio.toFixed(3)})`,
+      `policy + render + provider call (no storage) over bare fetch, stub answering after 20 ms: ${overhead(prpLatent.ratio)} (ratio ${prpLatent.ratio.toFixed(3)})`,
+      'each client.send batch uses a fresh memory store; the rate limiter is off (it would only add waiting)',
     ],
   };
 }

@@ -1,3 +1,12 @@
+// The Node adapter and Meta's signature check live in core (meta-leads speaks the same
+// protocol); they stay exported here under the names this package has always used.
+export {
+  type NodeHandler,
+  type ToNodeHandlerOptions as NodeHandlerOptions,
+  type ToNodeHandlerOptions,
+  toNodeHandler,
+  verifyMetaSignature as verifyCloudSignature,
+} from '@leadrelay/core';
 export * from './bot/bot-profiles.js';
 export type * from './bot/bot-responder.js';
 export { type LeadWabaState, readLeadWabaState, updateLeadWabaState } from './client/lead-waba-state.js';
@@ -6,12 +15,11 @@ export type { ReceiveOptions, ReceiveResult } from './client/receive-events.js';
 export * from './client/waba-client.js';
 export * from './inbound/cloud-webhook-handler.js';
 export * from './inbound/consent-keywords.js';
+export * from './inbound/escape-like-meta.js';
 export * from './inbound/gupshup-webhook-handler.js';
 export type * from './inbound/inbound-event.js';
 export * from './inbound/parse-cloud-webhook.js';
 export * from './inbound/parse-gupshup-webhook.js';
-export * from './inbound/to-node-handler.js';
-export * from './inbound/verify-cloud-signature.js';
 export type * from './inbound/waba-event.js';
 export { tenantFromUrl } from './inbound/webhook-request.js';
 export * from './messages/outbound-message.js';

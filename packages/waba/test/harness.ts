@@ -10,12 +10,12 @@ import {
   ProviderError,
   type SecretBox,
   type TenantRegistry,
+  toNodeHandler,
   type WabaConfiguration,
 } from '@leadrelay/core';
 import { createManualClock, type ManualClock } from '@leadrelay/core/testing';
 import { type SeededWabaTenant, seedWabaTenant } from '@leadrelay/waba/testing';
 import { createWabaClient, type WabaClient, type WabaClientOptions } from '../src/client/waba-client.js';
-import { toNodeHandler } from '../src/inbound/to-node-handler.js';
 import { createCloudApiProvider } from '../src/providers/cloud-api-provider.js';
 import { createGupshupProvider } from '../src/providers/gupshup-provider.js';
 import type { WabaStore } from '../src/store/waba-store.js';

@@ -48,11 +48,11 @@ export interface HttpResponse<T> {
  */
 export type ClassifyError = (response: Response, body: unknown) => LeadRelayError | undefined;
 
-export interface HttpClientOptions {
-  /** e.g. `https://graph.facebook.com`; a sandbox, proxy or local test server works the same. */
-  baseUrl: string;
-  /** Name carried by every error and log line, e.g. `meta_graph`, `gupshup`. */
-  provider: string;
+/**
+ * How requests go out and are retried: the settings a package's own client
+ * options (Graph, Gupshup, Cloud API) take over unchanged.
+ */
+export interface HttpTransportOptions {
   /** Per attempt, headers and body included. Default 10 000. */
   timeoutMs?: number;
   /** Retries after the first attempt. Default 3. */
@@ -67,10 +67,17 @@ export interface HttpClientOptions {
    * so a queue can reschedule the work. Default 60 000.
    */
   maxRetryAfterMs?: number;
-  /** Sent with every request (credentials belong here; they are never logged). */
-  headers?: Record<string, string>;
   fetch?: typeof globalThis.fetch;
   logger?: Logger;
+}
+
+export interface HttpClientOptions extends HttpTransportOptions {
+  /** e.g. `https://graph.facebook.com`; a sandbox, proxy or local test server works the same. */
+  baseUrl: string;
+  /** Name carried by every error and log line, e.g. `meta_graph`, `gupshup`. */
+  provider: string;
+  /** Sent with every request (credentials belong here; they are never logged). */
+  headers?: Record<string, string>;
   classifyError?: ClassifyError;
 }
 

@@ -1,7 +1,7 @@
 import {
   createHttpClient,
+  type HttpTransportOptions,
   hmacSha256Hex,
-  type Logger,
   noopLogger,
   ProviderError,
   parseOrThrow,
@@ -13,21 +13,12 @@ import { GRAPH_LEAD_FIELDS, type GraphLead, graphLeadSchema } from './graph-lead
 export const DEFAULT_GRAPH_BASE_URL = 'https://graph.facebook.com';
 export const DEFAULT_GRAPH_API_VERSION = 'v24.0';
 
-export interface GraphLeadsClientOptions {
+/** Core's transport settings (timeouts, retries, fetch, logger) and where Graph is. */
+export interface GraphLeadsClientOptions extends HttpTransportOptions {
   /** Default `https://graph.facebook.com`; a proxy or test server works the same. */
   baseUrl?: string;
   /** Default `v24.0`. Each Graph version lives about two years: keep it configurable. */
   apiVersion?: string;
-  fetch?: typeof globalThis.fetch;
-  logger?: Logger;
-  /** Per attempt. Default 10 000. */
-  timeoutMs?: number;
-  /** Retries of one call on 429, 5xx, rate-limit codes and network errors. Default 3. */
-  retries?: number;
-  /** Default 200. */
-  minRetryDelayMs?: number;
-  /** Default 10 000. */
-  maxRetryDelayMs?: number;
 }
 
 export interface GraphLeadsClient {
@@ -84,6 +75,7 @@ export function createGraphLeadsClient(options: GraphLeadsClientOptions = {}): G
     ...(options.retries !== undefined ? { retries: options.retries } : {}),
     ...(options.minRetryDelayMs !== undefined ? { minRetryDelayMs: options.minRetryDelayMs } : {}),
     ...(options.maxRetryDelayMs !== undefined ? { maxRetryDelayMs: options.maxRetryDelayMs } : {}),
+    ...(options.maxRetryAfterMs !== undefined ? { maxRetryAfterMs: options.maxRetryAfterMs } : {}),
   });
   const fields = GRAPH_LEAD_FIELDS.join(',');
 

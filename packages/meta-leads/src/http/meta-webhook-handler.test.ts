@@ -1,4 +1,12 @@
-import { createManualClock, createPgliteDatabase } from '@leadrelay/core';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  createManualClock,
+  createPgliteDatabase,
+  escapeMetaSlashes,
+  escapeMetaUnicode,
+  signMetaBody,
+} from '@leadrelay/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   CTWA_FIXTURE,
@@ -11,11 +19,11 @@ import {
 import { createGraphServer } from '../../test/graph-server.js';
 import { createIntakeHarness, GRAPH_BASE, PAGE_ID, VERIFY_TOKEN } from '../../test/intake-harness.js';
 import type { LeadgenInbox } from '../inbox/leadgen-inbox.js';
-import { escapeMetaUnicode } from '../signature/escape-meta-unicode.js';
+import { toNodeHandler } from '../index.js';
 import { buildGraphLead } from '../testing/build-graph-lead.js';
 import { buildLeadgenWebhook } from '../testing/build-leadgen-webhook.js';
 import { graphHandlers } from '../testing/graph-handlers.js';
-import { signedMetaRequest, signMetaBody } from '../testing/sign-meta-body.js';
+import { signedMetaRequest } from '../testing/signed-meta-request.js';
 import { createMetaWebhookHandler } from './meta-webhook-handler.js';
 
 const graphServer = createGraphServer();
@@ -305,5 +313,49 @@ describe('createMetaWebhookHandler: routes', () => {
   it('refuses a pattern without :clientId', async () => {
     const { h } = await setup();
     expect(() => createMetaWebhookHandler(h.intake, { clientId: '/hooks/meta' })).toThrow(/:clientId/);
+  });
+});
+
+describe('createMetaWebhookHandler over node:http (toNodeHandler)', () => {
+  let server: Server | undefined;
+  afterEach(async () => {
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+    server = undefined;
+  });
+
+  it('records a body sent with Meta’s escapes, answers the handshake, and applies the handler’s own limit', async () => {
+    const { h, handler } = await setup({ maxBodyBytes: 4096 });
+    server = createServer(toNodeHandler(handler));
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/meta/webhook/${h.tenant.id}`;
+
+    const decoded = JSON.stringify({
+      ...buildLeadgenWebhook({ pageId: PAGE_ID, leadgenIds: ['9000000000000041'], time: 1764062100 }),
+      note: 'José ₹ 😀 https://fb.me/x',
+    });
+    // What Meta sends: escaped. A JSON re-serialisation of it would not verify as received.
+    const sent = escapeMetaSlashes(escapeMetaUnicode(decoded));
+    const posted = await fetch(base, {
+      method: 'POST',
+      body: sent,
+      headers: {
+        'content-type': 'application/json',
+        'x-hub-signature-256': signMetaBody(sent, FIXTURE_APP_SECRET),
+      },
+    });
+    expect(posted.status).toBe(200);
+    expect(await posted.json()).toMatchObject({ recorded: 1 });
+    await h.intake.drain();
+    expect(h.leadsSeen.map((e) => e.leadgenId)).toEqual(['9000000000000041']);
+
+    const handshake = await fetch(
+      `${base}?hub.mode=subscribe&hub.verify_token=${VERIFY_TOKEN}&hub.challenge=42`,
+    );
+    expect(await handshake.text()).toBe('42');
+
+    const big = await fetch(base, { method: 'POST', body: 'x'.repeat(5000) });
+    expect(big.status).toBe(413);
+    expect((await errorOf(big)).code).toBe('payload_too_large');
   });
 });

@@ -1,7 +1,15 @@
-import { errorResponse, type Logger, NotFoundError, noopLogger, toLeadRelayError } from '@leadrelay/core';
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  errorResponse,
+  type Logger,
+  META_SIGNATURE_HEADER,
+  metaSubscriptionQuery,
+  NotFoundError,
+  noopLogger,
+  readBodyLimited,
+  toLeadRelayError,
+} from '@leadrelay/core';
 import type { MetaLeadsIntake } from '../intake/meta-leads-intake.js';
-import { META_SIGNATURE_HEADER } from '../signature/verify-meta-signature.js';
-import { DEFAULT_MAX_BODY_BYTES, readBodyLimited } from './read-body-limited.js';
 
 export interface MetaWebhookHandlerOptions {
   /**
@@ -91,12 +99,7 @@ export function createMetaWebhookHandler(
       const url = new URL(request.url);
       if (request.method === 'GET') {
         const challenge = await intake.verifySubscription(
-          {
-            clientAccountId: clientIdOf(request, url),
-            mode: url.searchParams.get('hub.mode'),
-            token: url.searchParams.get('hub.verify_token'),
-            challenge: url.searchParams.get('hub.challenge'),
-          },
+          { clientAccountId: clientIdOf(request, url), ...metaSubscriptionQuery(url) },
           options.verifyToken,
         );
         return new Response(challenge, {

@@ -1,13 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createManualClock, type SqlDatabase } from '@leadrelay/core';
+import { createManualClock, type SqlDatabase, toNodeHandler } from '@leadrelay/core';
 import { postgresTestDatabase } from '@leadrelay/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE_APP_SECRET, FIXTURE_SIGNATURES, fixtureText } from '../../test/fixtures.js';
 import { createGraphServer } from '../../test/graph-server.js';
 import { createIntakeHarness, GRAPH_BASE } from '../../test/intake-harness.js';
 import { createMetaWebhookHandler } from '../http/meta-webhook-handler.js';
-import { toNodeHandler } from '../http/to-node-handler.js';
 import { buildGraphLead } from '../testing/build-graph-lead.js';
 import { graphHandlers } from '../testing/graph-handlers.js';
 

@@ -4,6 +4,7 @@ import {
   type Lead,
   type SqlDatabase,
   StorageError,
+  signMetaBody,
 } from '@leadrelay/core';
 import { HttpResponse } from 'msw';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +26,6 @@ import { createPostgresLeadgenInbox } from '../inbox/postgres-leadgen-inbox.js';
 import { buildGraphLead } from '../testing/build-graph-lead.js';
 import { buildLeadgenWebhook } from '../testing/build-leadgen-webhook.js';
 import { type GraphRequestInfo, graphErrorResponse, graphHandlers } from '../testing/graph-handlers.js';
-import { signMetaBody } from '../testing/sign-meta-body.js';
 import type { MetaLeadEvent } from './meta-leads-intake.js';
 
 const graphServer = createGraphServer();

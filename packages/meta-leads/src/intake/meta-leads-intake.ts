@@ -3,10 +3,10 @@ import {
   type Clock,
   type CoreStore,
   type FacebookPage,
-  ForbiddenError,
   isLeadRelayError,
   type Lead,
   type Logger,
+  matchMetaSignature,
   NotFoundError,
   noopLogger,
   SignatureError,
@@ -14,7 +14,7 @@ import {
   StorageError,
   systemClock,
   type Tenant,
-  timingSafeEqual,
+  verifyMetaSubscription,
 } from '@leadrelay/core';
 import type { GraphLeadsClient } from '../graph/graph-leads-client.js';
 import type {
@@ -26,7 +26,6 @@ import type {
 import { createMemoryLeadgenInbox } from '../inbox/memory-leadgen-inbox.js';
 import { createPostgresLeadgenInbox } from '../inbox/postgres-leadgen-inbox.js';
 import { normalizeGraphLead } from '../normalize/normalize-graph-lead.js';
-import { matchMetaSignature } from '../signature/verify-meta-signature.js';
 import type { LeadgenWebhook } from '../webhook/leadgen-webhook.js';
 import {
   parseLeadgenWebhook,
@@ -552,16 +551,7 @@ export function createMetaLeadsIntake(options: MetaLeadsIntakeOptions): MetaLead
           throw new NotFoundError('The verification route needs a client id', { code: 'tenant_not_found' });
         }
       }
-      const ok =
-        input.mode === 'subscribe' &&
-        typeof input.token === 'string' &&
-        typeof expected === 'string' &&
-        expected.length > 0 &&
-        timingSafeEqual(input.token, expected) &&
-        typeof input.challenge === 'string' &&
-        input.challenge.length > 0;
-      if (!ok) throw new ForbiddenError('Webhook verification failed', { code: 'verification_failed' });
-      return input.challenge as string;
+      return verifyMetaSubscription(input, expected);
     },
 
     drain,

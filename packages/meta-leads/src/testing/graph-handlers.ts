@@ -53,7 +53,7 @@ export function graphErrorResponse(
  * /{version}/{leadgen_id}` answers a stored lead, `POST
  * /{version}/{page_id}/subscribed_apps` answers `{"success":true}`. Checks
  * tokens and `appsecret_proof` when asked to. Use with
- * `setupServer(...graphHandlers({ leads }))` and `onUnhandledRequest: 'error'`.
+ * `setupServer(...graphHandlers({ leads }))` and `onUnhandledFrame: 'error'`.
  *
  * @example
  * const server = setupServer(...graphHandlers({ leads: { '9000000000000001': buildGraphLead({ … }) } }));

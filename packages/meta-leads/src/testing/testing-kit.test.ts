@@ -1,6 +1,6 @@
+import { verifyMetaSignature } from '@leadrelay/core';
 import { describe, expect, it } from 'vitest';
 import { graphLeadSchema } from '../graph/graph-lead.js';
-import { verifyMetaSignature } from '../signature/verify-meta-signature.js';
 import { parseLeadgenWebhook } from '../webhook/parse-leadgen-webhook.js';
 import { buildGraphLead, buildLeadgenWebhook, signedMetaRequest, signMetaBody } from './index.js';
 

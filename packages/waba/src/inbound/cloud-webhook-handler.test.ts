@@ -49,7 +49,10 @@ describe('Cloud API webhook: handshake and signatures', () => {
     const ok = await fetch(url(h.secrets.verifyToken));
     expect(ok.status).toBe(200);
     expect(await ok.text()).toBe('1158201444');
-    expect((await fetch(url('wrong'))).status).toBe(403);
+    const refused = await fetch(url('wrong'));
+    expect(refused.status).toBe(403);
+    expect((await refused.json()).error.code).toBe('verification_failed');
+    expect((await fetch(url(''))).status).toBe(403);
     expect(
       (
         await fetch(

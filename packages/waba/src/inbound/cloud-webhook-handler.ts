@@ -1,21 +1,24 @@
 import {
+  DEFAULT_MAX_BODY_BYTES,
   errorResponse,
-  ForbiddenError,
   isLeadRelayError,
   type Logger,
+  META_SIGNATURE_HEADER,
+  metaSubscriptionQuery,
   noopLogger,
   phoneNumberIdOf,
+  readBodyLimited,
   SignatureError,
   type Tenant,
-  timingSafeEqual,
   ValidationError,
+  verifyMetaSignature,
+  verifyMetaSubscription,
   type WabaConfiguration,
+  type WebHandler,
 } from '@leadrelay/core';
 import type { WabaClient } from '../client/waba-client.js';
 import type { WabaInboundEvent } from './inbound-event.js';
 import { parseCloudWebhook } from './parse-cloud-webhook.js';
-import { readBody } from './read-body.js';
-import { verifyCloudSignature } from './verify-cloud-signature.js';
 import type { WabaEventHandler } from './waba-event.js';
 import { okResponse, parseJsonBody, tenantFromUrl, webhookFailure } from './webhook-request.js';
 
@@ -68,10 +71,10 @@ function phoneNumberIds(body: unknown): string[] {
  */
 export function createCloudWebhookHandler(
   options: CloudWebhookHandlerOptions,
-): (request: Request) => Promise<Response> {
+): WebHandler & { readonly maxBodyBytes: number } {
   const { client } = options;
   const logger = options.logger ?? noopLogger;
-  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const tenantOf = options.tenantFromRequest ?? tenantFromUrl;
 
   const cloudWabas = async (tenant: Tenant) =>
@@ -80,20 +83,13 @@ export function createCloudWebhookHandler(
     );
 
   async function verifyHandshake(request: Request): Promise<Response> {
-    const url = new URL(request.url);
     const tenantId = tenantOf(request);
     if (!tenantId) throw new ValidationError('The webhook URL names no tenant', { code: 'tenant_missing' });
     const tenant = await client.registry.get(tenantId);
-    const expected = client.registry.metaVerifyToken(tenant);
-    const token = url.searchParams.get('hub.verify_token') ?? '';
-    const challenge = url.searchParams.get('hub.challenge') ?? '';
-    if (
-      url.searchParams.get('hub.mode') !== 'subscribe' ||
-      expected === null ||
-      !timingSafeEqual(token, expected)
-    ) {
-      throw new ForbiddenError('Verification token mismatch', { code: 'verify_token_mismatch' });
-    }
+    const challenge = verifyMetaSubscription(
+      metaSubscriptionQuery(new URL(request.url)),
+      client.registry.metaVerifyToken(tenant),
+    );
     return new Response(challenge, { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' } });
   }
 
@@ -121,7 +117,7 @@ export function createCloudWebhookHandler(
     return [...byTenant.values()];
   }
 
-  return async (request) => {
+  const handler = async (request: Request): Promise<Response> => {
     try {
       if (request.method === 'GET') return await verifyHandshake(request);
       if (request.method !== 'POST') {
@@ -133,11 +129,11 @@ export function createCloudWebhookHandler(
           { headers: { allow: 'GET, POST' } },
         );
       }
-      const raw = await readBody(request, maxBodyBytes);
-      const signature = request.headers.get('x-hub-signature-256');
+      const raw = await readBodyLimited(request, maxBodyBytes);
+      const signature = request.headers.get(META_SIGNATURE_HEADER);
       if (!signature) throw new SignatureError('X-Hub-Signature-256 is missing');
       const verified = (await candidates(request, raw)).filter((c) =>
-        verifyCloudSignature(raw, signature, client.registry.metaAppSecrets(c.tenant)),
+        verifyMetaSignature(raw, signature, client.registry.metaAppSecrets(c.tenant)),
       );
       if (verified.length === 0) throw new SignatureError('X-Hub-Signature-256 does not verify');
 
@@ -175,4 +171,6 @@ export function createCloudWebhookHandler(
       return webhookFailure(error, logger, 'cloud webhook');
     }
   };
+  // The limit rides on the handler so toNodeHandler stops an oversized body while it streams in.
+  return Object.assign(handler, { maxBodyBytes });
 }

@@ -1,15 +1,17 @@
 import {
   AuthError,
+  DEFAULT_MAX_BODY_BYTES,
   errorResponse,
   type Logger,
   noopLogger,
+  readBodyLimited,
   timingSafeEqual,
   ValidationError,
   type WabaConfiguration,
+  type WebHandler,
 } from '@leadrelay/core';
 import type { WabaClient } from '../client/waba-client.js';
 import { parseGupshupWebhook } from './parse-gupshup-webhook.js';
-import { readBody } from './read-body.js';
 import type { WabaEventHandler } from './waba-event.js';
 import { okResponse, parseJsonBody, tenantFromUrl, webhookFailure } from './webhook-request.js';
 
@@ -44,14 +46,14 @@ export interface GupshupWebhookHandlerOptions {
  */
 export function createGupshupWebhookHandler(
   options: GupshupWebhookHandlerOptions,
-): (request: Request) => Promise<Response> {
+): WebHandler & { readonly maxBodyBytes: number } {
   const { client } = options;
   const logger = options.logger ?? noopLogger;
-  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const secretHeader = options.secretHeader ?? 'x-leadrelay-token';
   const tenantOf = options.tenantFromRequest ?? tenantFromUrl;
 
-  return async (request) => {
+  const handler = async (request: Request): Promise<Response> => {
     try {
       if (request.method !== 'POST') {
         return errorResponse(
@@ -80,7 +82,7 @@ export function createGupshupWebhookHandler(
       }
       if (matching.length === 0) throw new AuthError('The callback secret does not match');
 
-      const raw = await readBody(request, maxBodyBytes);
+      const raw = await readBodyLimited(request, maxBodyBytes);
       // Gupshup probes a new callback URL with an empty POST: accept it.
       if (raw.byteLength === 0) return okResponse({ received: 0, duplicates: 0 });
       const events = parseGupshupWebhook(parseJsonBody(raw), new Date());
@@ -95,4 +97,6 @@ export function createGupshupWebhookHandler(
       return webhookFailure(error, logger, 'gupshup webhook');
     }
   };
+  // The limit rides on the handler so toNodeHandler stops an oversized body while it streams in.
+  return Object.assign(handler, { maxBodyBytes });
 }

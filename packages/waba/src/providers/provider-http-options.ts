@@ -4,21 +4,11 @@ import {
   createHttpClient,
   type HttpRequest,
   type HttpResponse,
-  type Logger,
+  type HttpTransportOptions,
 } from '@leadrelay/core';
 
-/** Transport settings shared by the providers. */
-export interface ProviderHttpOptions {
-  /** Per attempt. Default 10 000 ms. */
-  timeoutMs?: number;
-  /** Retries after the first attempt on network errors, timeouts, 429 and 5xx. Default 3. */
-  retries?: number;
-  /** Default 200 ms. */
-  minRetryDelayMs?: number;
-  /** Default 10 000 ms. */
-  maxRetryDelayMs?: number;
-  /** A longer `Retry-After` is not waited out: the error surfaces with `retryAfterMs`. Default 60 000 ms. */
-  maxRetryAfterMs?: number;
+/** Transport settings shared by the providers: core's, and whether ambiguous failures are retried. */
+export interface ProviderHttpOptions extends HttpTransportOptions {
   /**
    * Retry sends after network errors, timeouts and 5xx (default `true`, as
    * the providers ask). Neither provider deduplicates sends, so a failure
@@ -26,8 +16,6 @@ export interface ProviderHttpOptions {
    * `false` retries only 429s, which the provider never processed.
    */
   retryAmbiguousFailures?: boolean;
-  fetch?: typeof globalThis.fetch;
-  logger?: Logger;
 }
 
 /** A provider's HTTP client: core's client, with a hook awaited before every attempt (retries included). */

@@ -1,5 +1,4 @@
-import { hmacSha256Hex } from '@leadrelay/core';
-import { escapeLikeMeta } from '../inbound/verify-cloud-signature.js';
+import { escapeMetaSlashes, escapeMetaUnicode, signMetaBody } from '@leadrelay/core';
 
 /**
  * Builders for the callbacks the providers post, in their real formats, for
@@ -274,6 +273,6 @@ export function cloudStatus(
  * @example const { body, signature } = signCloudPayload(cloudInboundText({...}), appSecret);
  */
 export function signCloudPayload(payload: unknown, appSecret: string): { body: string; signature: string } {
-  const body = escapeLikeMeta(JSON.stringify(payload), { slashes: true });
-  return { body, signature: `sha256=${hmacSha256Hex(appSecret, body)}` };
+  const body = escapeMetaSlashes(escapeMetaUnicode(JSON.stringify(payload)));
+  return { body, signature: signMetaBody(body, appSecret) };
 }

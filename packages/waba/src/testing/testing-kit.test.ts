@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { wabaConfig } from '../../test/harness.js';
 import { parseCloudWebhook } from '../inbound/parse-cloud-webhook.js';
 import { parseGupshupWebhook } from '../inbound/parse-gupshup-webhook.js';
-import { verifyCloudSignature } from '../inbound/verify-cloud-signature.js';
+import { escapeLikeMeta, verifyCloudSignature } from '../index.js';
 import { createCloudApiProvider } from '../providers/cloud-api-provider.js';
 import { createGupshupProvider } from '../providers/gupshup-provider.js';
 import {
@@ -172,6 +172,10 @@ describe('payload builders', () => {
     expect(body).toContain('\\u0928');
     expect(body).toContain('\\/');
     expect(verifyCloudSignature(body, signature, ['secret'])).toBe(true);
+    expect(verifyCloudSignature(body, signature, ['another-secret'])).toBe(false);
+    // The older escaping helper still writes what Meta writes.
+    expect(escapeLikeMeta(JSON.stringify(inbound), { slashes: true })).toBe(body);
+    expect(escapeLikeMeta('₹ 👍 /a')).toBe('\\u20b9 \\ud83d\\udc4d /a');
     expect(parseCloudWebhook(JSON.parse(body))[0]).toMatchObject({
       content: { text: 'नमस्ते / hello' },
       referral: { source: 'ctwa', ctwaClid: 'c1' },

@@ -1,14 +1,4 @@
-import { createHmac } from 'node:crypto';
-
-/**
- * The `X-Hub-Signature-256` value Meta would send for `body`: `sha256=` and
- * the hex HMAC-SHA256 of its bytes keyed with the app secret.
- *
- * @example signMetaBody('Hello, World!', "It's a Secret to Everybody") // 'sha256=757107ea…'
- */
-export function signMetaBody(body: string | Uint8Array, appSecret: string): string {
-  return `sha256=${createHmac('sha256', appSecret).update(body).digest('hex')}`;
-}
+import { signMetaBody } from '@leadrelay/core';
 
 /**
  * A signed webhook `Request` as Meta sends it, for handler tests.

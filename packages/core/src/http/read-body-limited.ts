@@ -1,6 +1,10 @@
-import { PayloadTooLargeError } from '@leadrelay/core';
+import { PayloadTooLargeError } from '../errors/errors.js';
 
-/** 1 MiB: Meta's largest batches (1,000 changes) stay well under it. */
+/**
+ * The body limit of LeadRelay's webhook handlers and of `toNodeHandler`
+ * unless told otherwise: 1 MiB. Meta's largest batches (1,000 changes) stay
+ * well under it.
+ */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 /**
