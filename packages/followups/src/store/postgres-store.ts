@@ -373,6 +373,8 @@ export function createPostgresFollowUpStore(
     async claimDue({ limit, leaseMs, token, reclaimExpired = true }) {
       // One statement: (optionally) expired leases first, then due rows; rows other workers hold are
       // skipped; the picked rows are marked claimed with the token and a lease on the database clock.
+      // `id = ANY(ARRAY(…))` makes the update reach the picked rows through the primary key: joined
+      // against the CTE instead, the planner cannot size it and hash-joins a scan of the whole table.
       const expired = reclaimExpired
         ? `expired AS (
              SELECT id FROM scheduled_follow_ups
@@ -397,7 +399,7 @@ export function createPostgresFollowUpStore(
          SET status = 'claimed', claim_token = $2, attempts = s.attempts + 1,
              lease_until = (SELECT now FROM clock) + $3 * interval '1 millisecond',
              updated_at = (SELECT now FROM clock)
-         FROM picked WHERE s.id = picked.id
+         WHERE s.id = ANY(ARRAY(SELECT id FROM picked))
          RETURNING ${STEP_COLUMNS.replace(/(^|,\s*)(\w+)/g, '$1s.$2')}`,
         [limit, token, leaseMs, nowParam()],
       );
@@ -472,6 +474,17 @@ export function createPostgresFollowUpStore(
         cols.nextDueAt.push(next ? next.dueAt.toISOString() : null);
         cols.nextId.push(next ? randomUUID() : null);
       }
+      // What the batch holds decides which parts the statement has: a part with no input would still
+      // be planned and run on every completion.
+      const sends = outcomes.some((o) => o.kind === 'sent');
+      const nexts = cols.nextStepId.some((id) => id !== null);
+      const exits = outcomes.some((o) => o.kind === 'failed' || o.kind === 'dead' || o.kind === 'exited');
+      const ends = exits || outcomes.some((o) => (o.kind === 'sent' || o.kind === 'skipped') && !o.next);
+      const parts: string[] = [];
+      if (sends) parts.push(LEDGER_SQL);
+      if (nexts) parts.push(NEXT_SQL);
+      if (ends) parts.push(ENDED_SQL);
+      if (exits) parts.push(EVENTS_SQL);
       // One statement: step transitions, ledger rows, next steps, enrolment ends and exit events, all or nothing.
       const { rows } = await db.query<Row>(
         `WITH clock AS (SELECT COALESCE($13::timestamptz, now()) AS now),
@@ -500,54 +513,9 @@ export function createPostgresFollowUpStore(
              AND (s.status = 'claimed' OR (s.status = 'cancelled' AND d.outcome = 'sent'))
            RETURNING s.id, s.client_account_id, s.enrolment_id, s.campaign_id, s.campaign_version, s.lead_id,
              s.step_id, s.status, s.provider_message_id
-         ),
-         -- The ledger key is sendIdempotencyKey(enrolment_id, step_id).
-         ledger AS (
-           INSERT INTO follow_up_sends (enrolment_id, step_id, client_account_id, scheduled_id, campaign_id, lead_id,
-             idempotency_key, provider_message_id, sent_at)
-           SELECT u.enrolment_id, u.step_id, u.client_account_id, u.id, u.campaign_id, u.lead_id,
-             'fu:' || u.enrolment_id || ':' || u.step_id, u.provider_message_id, (SELECT now FROM clock)
-           FROM upd u WHERE u.status = 'sent'
-           ON CONFLICT (enrolment_id, step_id) DO NOTHING
-           RETURNING 1
-         ),
-         nxt AS (
-           INSERT INTO scheduled_follow_ups (id, client_account_id, enrolment_id, campaign_id, campaign_version, lead_id,
-             step_id, step_index, status, due_at, created_at, updated_at)
-           SELECT d.next_id, u.client_account_id, u.enrolment_id, u.campaign_id, u.campaign_version, u.lead_id,
-             d.next_step_id, d.next_step_index, 'pending', d.next_due_at, (SELECT now FROM clock), (SELECT now FROM clock)
-           FROM upd u JOIN d ON d.id = u.id JOIN follow_up_enrolments e ON e.id = u.enrolment_id
-           WHERE d.next_step_id IS NOT NULL AND u.status IN ('sent', 'skipped') AND e.status = 'active'
-           ON CONFLICT (enrolment_id, step_id) DO NOTHING
-           RETURNING 1
-         ),
-         ended AS (
-           UPDATE follow_up_enrolments e SET
-             status = CASE WHEN u.status IN ('sent', 'skipped') THEN 'completed' ELSE 'exited' END,
-             exit_reason = CASE WHEN u.status IN ('failed', 'dead') THEN 'send_failed'
-                                WHEN u.status = 'cancelled' THEN d.info ELSE NULL END,
-             ended_at = (SELECT now FROM clock),
-             last_step_id = COALESCE(CASE WHEN u.status = 'sent' THEN u.step_id END,
-               (SELECT f.step_id FROM follow_up_sends f WHERE f.enrolment_id = e.id ORDER BY f.sent_at DESC LIMIT 1))
-           FROM upd u JOIN d ON d.id = u.id
-           WHERE e.id = u.enrolment_id AND e.status = 'active'
-             AND ((u.status IN ('sent', 'skipped') AND d.next_step_id IS NULL)
-               OR u.status IN ('failed', 'dead')
-               OR (u.status = 'cancelled' AND d.outcome = 'exited'))
-           RETURNING e.id, e.client_account_id, e.campaign_id, e.lead_id, e.status, e.exit_reason, e.last_step_id
-         ),
-         events AS (
-           INSERT INTO follow_up_exit_events (id, client_account_id, enrolment_id, campaign_id, lead_id, reason,
-             last_step_id, at)
-           SELECT gen_random_uuid()::text, x.client_account_id, x.id, x.campaign_id, x.lead_id, x.exit_reason,
-             x.last_step_id, (SELECT now FROM clock)
-           FROM ended x WHERE x.status = 'exited'
-           RETURNING 1
-         )
-         SELECT (SELECT count(*)::int FROM upd) AS applied,
-                (SELECT count(*)::int FROM ledger) AS ledger,
-                (SELECT count(*)::int FROM nxt) AS scheduled,
-                (SELECT count(*)::int FROM events) AS events`,
+         )${parts.map((part) => `,\n${part}`).join('')}
+         -- Data-modifying CTEs run to completion whether or not this reads them.
+         SELECT (SELECT count(*)::int FROM upd) AS applied`,
         [
           token,
           cols.id,
@@ -742,6 +710,56 @@ export function createPostgresFollowUpStore(
     },
   };
 }
+
+/** Ledger rows for the steps a completion marks sent; the key is sendIdempotencyKey(enrolment_id, step_id). */
+const LEDGER_SQL = `         ledger AS (
+           INSERT INTO follow_up_sends (enrolment_id, step_id, client_account_id, scheduled_id, campaign_id, lead_id,
+             idempotency_key, provider_message_id, sent_at)
+           SELECT u.enrolment_id, u.step_id, u.client_account_id, u.id, u.campaign_id, u.lead_id,
+             'fu:' || u.enrolment_id || ':' || u.step_id, u.provider_message_id, (SELECT now FROM clock)
+           FROM upd u WHERE u.status = 'sent'
+           ON CONFLICT (enrolment_id, step_id) DO NOTHING
+           RETURNING 1
+         )`;
+
+/** The next step of each enrolment whose step was sent or skipped and that is still active. */
+const NEXT_SQL = `         nxt AS (
+           INSERT INTO scheduled_follow_ups (id, client_account_id, enrolment_id, campaign_id, campaign_version, lead_id,
+             step_id, step_index, status, due_at, created_at, updated_at)
+           SELECT d.next_id, u.client_account_id, u.enrolment_id, u.campaign_id, u.campaign_version, u.lead_id,
+             d.next_step_id, d.next_step_index, 'pending', d.next_due_at, (SELECT now FROM clock), (SELECT now FROM clock)
+           FROM upd u JOIN d ON d.id = u.id JOIN follow_up_enrolments e ON e.id = u.enrolment_id
+           WHERE d.next_step_id IS NOT NULL AND u.status IN ('sent', 'skipped') AND e.status = 'active'
+           ON CONFLICT (enrolment_id, step_id) DO NOTHING
+           RETURNING 1
+         )`;
+
+/** Ends enrolments whose last step is done, whose step failed, or that exited. */
+const ENDED_SQL = `         ended AS (
+           UPDATE follow_up_enrolments e SET
+             status = CASE WHEN u.status IN ('sent', 'skipped') THEN 'completed' ELSE 'exited' END,
+             exit_reason = CASE WHEN u.status IN ('failed', 'dead') THEN 'send_failed'
+                                WHEN u.status = 'cancelled' THEN d.info ELSE NULL END,
+             ended_at = (SELECT now FROM clock),
+             last_step_id = COALESCE(CASE WHEN u.status = 'sent' THEN u.step_id END,
+               (SELECT f.step_id FROM follow_up_sends f WHERE f.enrolment_id = e.id ORDER BY f.sent_at DESC LIMIT 1))
+           FROM upd u JOIN d ON d.id = u.id
+           WHERE e.id = u.enrolment_id AND e.status = 'active'
+             AND ((u.status IN ('sent', 'skipped') AND d.next_step_id IS NULL)
+               OR u.status IN ('failed', 'dead')
+               OR (u.status = 'cancelled' AND d.outcome = 'exited'))
+           RETURNING e.id, e.client_account_id, e.campaign_id, e.lead_id, e.status, e.exit_reason, e.last_step_id
+         )`;
+
+/** One exit event per enrolment the completion ended early (needs ENDED_SQL). */
+const EVENTS_SQL = `         events AS (
+           INSERT INTO follow_up_exit_events (id, client_account_id, enrolment_id, campaign_id, lead_id, reason,
+             last_step_id, at)
+           SELECT gen_random_uuid()::text, x.client_account_id, x.id, x.campaign_id, x.lead_id, x.exit_reason,
+             x.last_step_id, (SELECT now FROM clock)
+           FROM ended x WHERE x.status = 'exited'
+           RETURNING 1
+         )`;
 
 function infoOf(o: StepOutcome): string | null {
   switch (o.kind) {
