@@ -136,10 +136,12 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
       const batch = getMany(tenant, leadIds);
       // A failed batch read must not become an unhandled rejection: loadLead's callers see it per row.
       batch.catch(() => {});
+      const byId = batch.then((leads) => new Map(leads.map((lead) => [lead.id, lead])));
+      byId.catch(() => {});
       for (const leadId of new Set(leadIds)) {
         ctx.leads.set(
           `${tenant}\u0000${leadId}`,
-          batch.then((leads) => leads.find((l) => l.id === leadId) ?? null),
+          byId.then((leads) => leads.get(leadId) ?? null),
         );
       }
     }
