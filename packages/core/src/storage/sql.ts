@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { PGlite } from '@electric-sql/pglite';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { StorageError } from '../errors/errors.js';
@@ -8,7 +9,21 @@ import { StorageError } from '../errors/errors.js';
  * serves production Postgres and the embedded database alike.
  */
 export interface SqlExecutor {
-  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<SqlResult<R>>;
+  query<R = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+    options?: SqlQueryOptions,
+  ): Promise<SqlResult<R>>;
+}
+
+export interface SqlQueryOptions {
+  /**
+   * Keep this statement prepared on each connection and reuse its plan
+   * (node-postgres named statements; PGlite ignores it). For the hot
+   * statements of a worker, whose text is one of a few fixed strings:
+   * planning them costs about as much as running them.
+   */
+  prepare?: boolean;
 }
 
 export interface SqlResult<R> {
@@ -39,11 +54,28 @@ function storageError(error: unknown): never {
   });
 }
 
+const statementNames = new Map<string, string>();
+
+/** A statement's name is derived from its text, so every connection prepares the same text under one name. */
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `lr_${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
+    // Bounded: a caller that marks generated SQL as prepared must not grow this without end.
+    if (statementNames.size >= 1000) statementNames.clear();
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 function wrapClient(client: Pick<PoolClient, 'query'>): SqlExecutor {
   return {
-    async query<R>(text: string, params?: readonly unknown[]) {
+    async query<R>(text: string, params?: readonly unknown[], options?: SqlQueryOptions) {
       try {
-        const result = await client.query(text, params as unknown[] | undefined);
+        const values = params as unknown[] | undefined;
+        const result = options?.prepare
+          ? await client.query({ name: statementName(text), text, values })
+          : await client.query(text, values);
         return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
       } catch (error) {
         storageError(error);
