@@ -1,4 +1,11 @@
-import { ConflictError, createManualClock, type ManualClock, migrate, NotFoundError } from '@leadrelay/core';
+import {
+  ConflictError,
+  createManualClock,
+  type ManualClock,
+  migrate,
+  NotFoundError,
+  type SqlExecutor,
+} from '@leadrelay/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { campaignDefinition } from '../src/campaigns/campaign.js';
 import { followupsMigrations } from '../src/store/migrations.js';
@@ -503,16 +510,61 @@ for (const factory of storeFactories()) {
     if (factory.name !== 'memory') {
       it('migrates down and up again', async () => {
         const db = backend.db!;
+        const c = await campaign();
+        const enrolled = await store.enrol(enrolInput(c.id, 'lead-1'));
+        const [held] = await store.claimDue({ limit: 1, leaseMs: 60_000, token: 'held' });
+        expect(held?.id).toBe(enrolled.enrolled ? enrolled.step.id : undefined);
+        const latest = await catalogue(db);
+
+        // Back to 0001: its lease index and storage options return, and a held step is `claimed` again.
+        expect((await migrate(db, followupsMigrations, { direction: 'down', steps: 1 })).reverted).toEqual([
+          'followups/0002_lease_in_place',
+        ]);
+        const { rows: stored } = await db.query<{ status: string }>(
+          'SELECT status FROM scheduled_follow_ups WHERE id = $1',
+          [held!.id],
+        );
+        expect(stored[0]!.status).toBe('claimed');
+        expect((await catalogue(db)).indexes).toContain('scheduled_follow_ups_lease_idx');
+        expect((await migrate(db, followupsMigrations)).applied).toEqual(['followups/0002_lease_in_place']);
+        expect(await catalogue(db)).toEqual(latest);
+        expect((await store.listSteps(TENANT, { leadId: 'lead-1' }))[0]).toMatchObject({
+          status: 'claimed',
+          claimToken: 'held',
+        });
+
         expect((await migrate(db, followupsMigrations, { direction: 'down' })).reverted).toEqual([
+          'followups/0002_lease_in_place',
           'followups/0001_init',
         ]);
         const { rows } = await db.query<{ n: number }>(
           "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name LIKE 'follow_up%' AND table_schema = current_schema()",
         );
         expect(rows[0]!.n).toBe(0);
-        expect((await migrate(db, followupsMigrations)).applied).toEqual(['followups/0001_init']);
+        expect((await migrate(db, followupsMigrations)).applied).toEqual([
+          'followups/0001_init',
+          'followups/0002_lease_in_place',
+        ]);
+        expect(await catalogue(db)).toEqual(latest);
         expect((await migrate(db, followupsMigrations)).applied).toEqual([]);
       });
     }
   });
+}
+
+/** The follow-up tables' indexes and storage options in the current schema, in a stable order. */
+async function catalogue(db: SqlExecutor) {
+  const { rows: indexes } = await db.query<{ indexname: string }>(
+    `SELECT indexname FROM pg_indexes
+      WHERE schemaname = current_schema()
+        AND (tablename LIKE 'follow_up%' OR tablename = 'scheduled_follow_ups')
+      ORDER BY indexname`,
+  );
+  const { rows: options } = await db.query<{ relname: string; reloptions: string[] | null }>(
+    `SELECT relname, reloptions FROM pg_class
+      WHERE relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+        AND relkind = 'r' AND (relname LIKE 'follow_up%' OR relname = 'scheduled_follow_ups')
+      ORDER BY relname`,
+  );
+  return { indexes: indexes.map((r) => r.indexname), options };
 }

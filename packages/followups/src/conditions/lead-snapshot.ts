@@ -99,48 +99,123 @@ function iso(d: Date | null | undefined): string | null {
  */
 export function buildLeadSnapshot(input: SnapshotInput): LeadSnapshot {
   const { lead, tenant, now } = input;
-  const nowMs = now.getTime();
-  const since = (d: Date | null) => (d ? (nowMs - d.getTime()) / HOUR : null);
-  const name = lead.name?.trim() || null;
-  const phone = lead.phone;
-  let country: string | null | undefined;
-  const snapshotLead = {
-    id: lead.id,
-    name,
-    firstName: name ? name.split(/\s+/)[0]! : null,
-    phone,
-    // Parsing the number is the costliest part of a snapshot: done on first read only.
-    get country(): string | null {
-      if (country === undefined) country = phone ? (phoneCountry(phone) ?? null) : null;
-      return country;
-    },
-    email: lead.email,
-    source: lead.source,
-    additionalSources: Object.freeze([...lead.additionalSources]),
-    status: lead.status,
-    answers: frozenCopy(lead.answers),
-    attributes: frozenCopy(lead.attributes),
-    timeZone: lead.timeZone,
-    optedOut: lead.optedOut,
-    agentId: lead.agentId,
-    createdAt: lead.createdAt.toISOString(),
-    lastInboundAt: iso(lead.lastInboundAt),
-    lastOutboundAt: iso(lead.lastOutboundAt),
-  };
-  // Frozen level by level: answers and attributes are frozen copies already, the lazy country is left unread.
-  return Object.freeze({
-    lead: Object.freeze(snapshotLead),
-    tenant: Object.freeze({
+  return new Snapshot(lead, tenant ?? null, now);
+}
+
+const NO_SOURCES: readonly string[] = Object.freeze([]);
+
+type LazyLeadField = 'country' | 'createdAt' | 'lastInboundAt' | 'lastOutboundAt';
+
+/**
+ * The lead part of a snapshot. Parsing the number and formatting dates are
+ * the costly parts, done on first read only (most conditions and templates
+ * read a few fields, and the runner builds one snapshot per step): prototype
+ * getters memoise into private fields, which stay writable on a frozen object.
+ */
+class SnapshotLead {
+  readonly #lead: FollowUpLead;
+  #country: string | null | undefined;
+  #createdAt: string | undefined;
+  #lastInboundAt: string | null | undefined;
+  #lastOutboundAt: string | null | undefined;
+
+  constructor(lead: FollowUpLead) {
+    const name = lead.name?.trim() || null;
+    const eager: Omit<LeadSnapshot['lead'], LazyLeadField> = {
+      id: lead.id,
+      name,
+      firstName: name ? firstWord(name) : null,
+      phone: lead.phone,
+      email: lead.email,
+      source: lead.source,
+      additionalSources:
+        lead.additionalSources.length === 0 ? NO_SOURCES : Object.freeze([...lead.additionalSources]),
+      status: lead.status,
+      answers: frozenCopy(lead.answers),
+      attributes: frozenCopy(lead.attributes),
+      timeZone: lead.timeZone,
+      optedOut: lead.optedOut,
+      agentId: lead.agentId,
+    };
+    Object.assign(this, eager);
+    this.#lead = lead;
+    Object.freeze(this);
+  }
+
+  get country(): string | null {
+    const phone = this.#lead.phone;
+    if (this.#country === undefined) this.#country = phone ? (phoneCountry(phone) ?? null) : null;
+    return this.#country;
+  }
+
+  get createdAt(): string {
+    this.#createdAt ??= this.#lead.createdAt.toISOString();
+    return this.#createdAt;
+  }
+
+  get lastInboundAt(): string | null {
+    if (this.#lastInboundAt === undefined) this.#lastInboundAt = iso(this.#lead.lastInboundAt);
+    return this.#lastInboundAt;
+  }
+
+  get lastOutboundAt(): string | null {
+    if (this.#lastOutboundAt === undefined) this.#lastOutboundAt = iso(this.#lead.lastOutboundAt);
+    return this.#lastOutboundAt;
+  }
+
+  /** The plain form (`JSON.stringify` reads own properties only, so the getters are listed here). */
+  toJSON(): LeadSnapshot['lead'] {
+    return {
+      ...(this as unknown as Omit<LeadSnapshot['lead'], LazyLeadField>),
+      country: this.country,
+      createdAt: this.createdAt,
+      lastInboundAt: this.lastInboundAt,
+      lastOutboundAt: this.lastOutboundAt,
+    };
+  }
+}
+
+class Snapshot implements LeadSnapshot {
+  readonly lead: LeadSnapshot['lead'];
+  readonly tenant: LeadSnapshot['tenant'];
+  readonly hoursSinceCreated: number;
+  readonly lastInboundHoursAgo: number | null;
+  readonly lastOutboundHoursAgo: number | null;
+  readonly windowOpen: boolean;
+  readonly #now: Date;
+  #nowIso: string | undefined;
+
+  constructor(lead: FollowUpLead, tenant: SnapshotInput['tenant'], now: Date) {
+    const nowMs = now.getTime();
+    // Its eager fields are assigned in its constructor; the lazy ones are getters.
+    this.lead = new SnapshotLead(lead) as unknown as LeadSnapshot['lead'];
+    this.tenant = Object.freeze({
       id: tenant?.id ?? lead.clientAccountId,
       name: tenant?.name ?? null,
       timeZone: tenant?.timeZone ?? null,
-    }),
-    now: now.toISOString(),
-    hoursSinceCreated: (nowMs - lead.createdAt.getTime()) / HOUR,
-    lastInboundHoursAgo: since(lead.lastInboundAt),
-    lastOutboundHoursAgo: since(lead.lastOutboundAt),
-    windowOpen: isWindowOpen(lead.lastInboundAt, now),
-  });
+    });
+    this.hoursSinceCreated = (nowMs - lead.createdAt.getTime()) / HOUR;
+    this.lastInboundHoursAgo = lead.lastInboundAt ? (nowMs - lead.lastInboundAt.getTime()) / HOUR : null;
+    this.lastOutboundHoursAgo = lead.lastOutboundAt ? (nowMs - lead.lastOutboundAt.getTime()) / HOUR : null;
+    this.windowOpen = isWindowOpen(lead.lastInboundAt, now);
+    this.#now = now;
+    Object.freeze(this);
+  }
+
+  get now(): string {
+    this.#nowIso ??= this.#now.toISOString();
+    return this.#nowIso;
+  }
+
+  toJSON(): LeadSnapshot {
+    return { ...this, now: this.now };
+  }
+}
+
+/** The first word of a trimmed name (`Priya` of `Priya Sharma`), without splitting the whole string. */
+function firstWord(name: string): string {
+  const end = name.search(/\s/);
+  return end === -1 ? name : name.slice(0, end);
 }
 
 /**

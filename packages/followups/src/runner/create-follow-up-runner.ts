@@ -13,7 +13,7 @@ import { decideStep } from '../campaigns/decide-step.js';
 import type { FollowUpMessage } from '../campaigns/follow-up-message.js';
 import { planStepTime } from '../campaigns/plan-step-time.js';
 import type { FollowUpLead } from '../conditions/lead-snapshot.js';
-import type { FollowUpStore, NextStep, ScheduledStep, SendCheck, StepOutcome } from '../store/ports.js';
+import type { ClaimedStep, FollowUpStore, NextStep, SendCheck, StepOutcome } from '../store/ports.js';
 import { createPostgresFollowUpStore } from '../store/postgres-store.js';
 import { sendIdempotencyKey } from '../store/send-idempotency-key.js';
 import { resolveLeadTimeZone } from '../time/country-time-zones.js';
@@ -61,12 +61,37 @@ export interface FollowUpRunner {
   tick(): Promise<number>;
 }
 
+type TenantInfo = { id: string; name: string; timeZone: string };
+
 interface TickContext {
   now: Date;
-  leads: Map<string, Promise<FollowUpLead | null>>;
-  tenants: Map<string, Promise<{ id: string; name: string; timeZone: string } | null>>;
+  /** The batch's leads by tenant and id; an error when reading them failed (those rows retry). */
+  leads: Map<string, FollowUpLead | Error>;
+  tenants: Map<string, TenantInfo | null>;
+  campaigns: Map<string, CompiledCampaign | null | Error>;
   /** Sends decided in this batch per lead: the ledger only learns of them when the batch completes. */
   sendsInBatch: Map<string, { count: number; first: Date }>;
+}
+
+/** A step the runner decided to send, with what sending it needs. */
+interface PlannedSend {
+  kind: 'send';
+  row: ClaimedStep;
+  to: string;
+  decision: Extract<ReturnType<typeof decideStep>, { action: 'send' }>;
+  compiled: CompiledCampaign;
+  stepIndex: number;
+  zone: string;
+}
+
+const leadKey = (tenant: string, leadId: string) => `${tenant}\u0000${leadId}`;
+const campaignKey = (row: ClaimedStep) =>
+  `${row.clientAccountId}\u0000${row.campaignId}\u0000${row.campaignVersion}`;
+
+/** The value of a batch input, or the error that reading it raised (the row is then retried). */
+function loaded<T>(value: T | Error | undefined): T | undefined {
+  if (value instanceof Error) throw value;
+  return value;
 }
 
 /**
@@ -104,56 +129,62 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
           return Math.round(exp * (0.8 + Math.random() * 0.2));
         };
   const cache: CampaignCache = createCampaignCache(store);
-  const reclaimEveryMs = Math.min(5_000, Math.max(100, Math.floor(leaseMs / 2)));
-  let nextReclaimAt = 0;
 
   let running = false;
   let loop: Promise<void> | null = null;
   let wake: (() => void) | null = null;
   let unsubscribe: (() => Promise<void>) | null = null;
 
-  function loadLead(ctx: TickContext, tenant: string, leadId: string) {
-    const key = `${tenant}\u0000${leadId}`;
-    let p = ctx.leads.get(key);
-    if (!p) {
-      p = core.leads.get(tenant, leadId);
-      ctx.leads.set(key, p);
-    }
-    return p;
-  }
-
-  /** One query per tenant for the whole batch instead of one per row. */
-  function prefetchLeads(ctx: TickContext, rows: readonly ScheduledStep[]): void {
-    const getMany = core.leads.getMany?.bind(core.leads);
-    if (!getMany) return;
-    const byTenant = new Map<string, string[]>();
+  /**
+   * Reads what a batch needs before deciding any row: its leads (one query per
+   * tenant), tenants and compiled campaign versions. Deciding is then synchronous.
+   */
+  async function loadBatch(rows: readonly ClaimedStep[], ctx: TickContext): Promise<void> {
+    const leadIds = new Map<string, Set<string>>();
+    const versions = new Map<string, ClaimedStep>();
     for (const row of rows) {
-      const ids = byTenant.get(row.clientAccountId);
-      if (ids) ids.push(row.leadId);
-      else byTenant.set(row.clientAccountId, [row.leadId]);
+      const ids = leadIds.get(row.clientAccountId);
+      if (ids) ids.add(row.leadId);
+      else leadIds.set(row.clientAccountId, new Set([row.leadId]));
+      versions.set(campaignKey(row), row);
     }
-    for (const [tenant, leadIds] of byTenant) {
-      const batch = getMany(tenant, leadIds);
-      // A failed batch read must not become an unhandled rejection: loadLead's callers see it per row.
-      batch.catch(() => {});
-      const byId = batch.then((leads) => new Map(leads.map((lead) => [lead.id, lead])));
-      byId.catch(() => {});
-      for (const leadId of new Set(leadIds)) {
-        ctx.leads.set(
-          `${tenant}\u0000${leadId}`,
-          byId.then((leads) => leads.get(leadId) ?? null),
-        );
-      }
+    const reads: Promise<void>[] = [];
+    for (const [tenant, ids] of leadIds) {
+      const list = [...ids];
+      const getMany = core.leads.getMany?.bind(core.leads);
+      reads.push(
+        (getMany ? getMany(tenant, list) : Promise.all(list.map((id) => core.leads.get(tenant, id)))).then(
+          (leads) => {
+            for (const lead of leads) if (lead) ctx.leads.set(leadKey(tenant, lead.id), lead);
+          },
+          (error) => {
+            const failure = error instanceof Error ? error : new Error(String(error));
+            for (const id of list) ctx.leads.set(leadKey(tenant, id), failure);
+          },
+        ),
+        core.tenants.get(tenant).then(
+          (t) => {
+            ctx.tenants.set(tenant, t);
+          },
+          () => {
+            ctx.tenants.set(tenant, null);
+          },
+        ),
+      );
     }
-  }
-
-  function loadTenant(ctx: TickContext, tenant: string) {
-    let p = ctx.tenants.get(tenant);
-    if (!p) {
-      p = core.tenants.get(tenant).catch(() => null);
-      ctx.tenants.set(tenant, p);
+    for (const [key, row] of versions) {
+      reads.push(
+        cache.get(row.clientAccountId, row.campaignId, row.campaignVersion).then(
+          (compiled) => {
+            ctx.campaigns.set(key, compiled);
+          },
+          (error) => {
+            ctx.campaigns.set(key, error instanceof Error ? error : new Error(String(error)));
+          },
+        ),
+      );
     }
-    return p;
+    await Promise.all(reads);
   }
 
   function planNext(
@@ -169,7 +200,7 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
   }
 
   function retryOutcome(
-    row: ScheduledStep,
+    row: ClaimedStep,
     error: string,
     retryAfterMs: number | null,
     now: Date,
@@ -180,7 +211,7 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
   }
 
   async function sendOne(
-    row: ScheduledStep,
+    row: ClaimedStep,
     to: string,
     message: FollowUpMessage,
     key: string,
@@ -196,14 +227,13 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
     return { providerMessageId: result.providerMessageId, messageId: result.messageId ?? null };
   }
 
-  async function processRow(ctx: TickContext, row: ScheduledStep, check: SendCheck): Promise<StepOutcome> {
+  /** Decides a claimed step from the batch's inputs: an outcome now, or a send to make. */
+  function decideRow(ctx: TickContext, row: ClaimedStep, check: SendCheck): StepOutcome | PlannedSend {
     const now = ctx.now;
     if (check.enrolmentStatus !== 'active') return { id: row.id, kind: 'exited', reason: 'campaign_stopped' };
-    const [lead, tenant, compiled] = await Promise.all([
-      loadLead(ctx, row.clientAccountId, row.leadId),
-      loadTenant(ctx, row.clientAccountId),
-      cache.get(row.clientAccountId, row.campaignId, row.campaignVersion),
-    ]);
+    const compiled = loaded(ctx.campaigns.get(campaignKey(row)));
+    const lead = loaded(ctx.leads.get(leadKey(row.clientAccountId, row.leadId))) ?? null;
+    const tenant = ctx.tenants.get(row.clientAccountId) ?? null;
     if (!compiled || check.campaignStatus === null || check.campaignStatus === 'archived') {
       return { id: row.id, kind: 'exited', reason: 'campaign_stopped' };
     }
@@ -228,8 +258,8 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
       campaign: compiled.definition.schedule.timeZone ?? null,
       tenant: tenant?.timeZone ?? null,
     }).timeZone;
-    const leadKey = `${row.clientAccountId}\u0000${row.leadId}`;
-    const inBatch = ctx.sendsInBatch.get(leadKey);
+    const sendsKey = leadKey(row.clientAccountId, row.leadId);
+    const inBatch = ctx.sendsInBatch.get(sendsKey);
     const decision = decideStep({
       campaign: compiled,
       step,
@@ -255,13 +285,19 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
         };
     }
     if (inBatch) inBatch.count++;
-    else ctx.sendsInBatch.set(leadKey, { count: 1, first: now });
+    else ctx.sendsInBatch.set(sendsKey, { count: 1, first: now });
+    return { kind: 'send', row, to: lead.phone, decision, compiled, stepIndex: step.index, zone };
+  }
+
+  async function sendPlanned(ctx: TickContext, planned: PlannedSend): Promise<StepOutcome> {
+    const { row, to, decision, compiled, stepIndex, zone } = planned;
+    const now = ctx.now;
     const key = sendIdempotencyKey(row.enrolmentId, row.stepId);
     let kind = decision.kind as string;
     try {
       let result: { providerMessageId: string; messageId: string | null };
       try {
-        result = await sendOne(row, lead.phone, decision.message, key);
+        result = await sendOne(row, to, decision.message, key);
       } catch (error) {
         const failure = classifySendError(error);
         // The sender knows the window better (an inbound we have not seen yet): fall back to the template.
@@ -271,7 +307,7 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
           decision.rendered.fallback
         ) {
           kind = 'fallback_template';
-          result = await sendOne(row, lead.phone, decision.rendered.fallback, `${key}:template`);
+          result = await sendOne(row, to, decision.rendered.fallback, `${key}:template`);
         } else {
           throw error;
         }
@@ -283,7 +319,7 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
         messageId: result.messageId,
         messageKind: kind,
         idempotencyKey: key,
-        next: planNext(compiled, step.index, now, zone),
+        next: planNext(compiled, stepIndex, now, zone),
       };
     } catch (error) {
       const failure = classifySendError(error);
@@ -293,7 +329,7 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
             id: row.id,
             kind: 'skipped',
             reason: 'window_closed',
-            next: planNext(compiled, step.index, now, zone),
+            next: planNext(compiled, stepIndex, now, zone),
           };
         case 'opted_out':
           return { id: row.id, kind: 'exited', reason: 'opted_out' };
@@ -302,7 +338,7 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
             id: row.id,
             kind: 'skipped',
             reason: failure.code,
-            next: planNext(compiled, step.index, now, zone),
+            next: planNext(compiled, stepIndex, now, zone),
           };
         case 'transient': {
           const retry = retryOutcome(row, failure.message, failure.retryAfterMs, now);
@@ -332,21 +368,16 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
 
   async function tick(): Promise<number> {
     const token = randomUUID();
-    // Expired leases are looked for every so often, not on every claim: that scan is wasted work
-    // while nothing crashes, and a lease only expires after leaseMs anyway.
-    const t = clock.now().getTime();
-    const reclaimExpired = t >= nextReclaimAt;
-    if (reclaimExpired) nextReclaimAt = t + reclaimEveryMs;
-    const rows = await store!.claimDue({ limit: batchSize, leaseMs, token, reclaimExpired });
+    const rows = await store!.claimDue({ limit: batchSize, leaseMs, token });
     if (rows.length === 0) return 0;
     const ids = rows.map((r) => r.id);
     const ctx: TickContext = {
       now: clock.now(),
       leads: new Map(),
       tenants: new Map(),
+      campaigns: new Map(),
       sendsInBatch: new Map(),
     };
-    prefetchLeads(ctx, rows);
     const heartbeat = setInterval(
       () => {
         store!.extendLease(ids, token, leaseMs).catch((error) => {
@@ -357,6 +388,7 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
     );
     const outcomes: StepOutcome[] = [];
     try {
+      await loadBatch(rows, ctx);
       for (let i = 0; i < rows.length; i += concurrency) {
         const chunk = rows.slice(i, i + concurrency);
         ctx.now = clock.now();
@@ -368,16 +400,23 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
           new Date(ctx.now.getTime() - 86_400_000),
         );
         const byId = new Map(checks.map((c) => [c.id, c]));
+        const failed = (row: ClaimedStep, error: unknown): StepOutcome => {
+          logger.error({ err: error, stepRowId: row.id }, 'processing a follow-up step failed');
+          const failure = classifySendError(error);
+          return retryOutcome(row, 'message' in failure ? failure.message : failure.kind, null, ctx.now);
+        };
+        // Every row of the chunk is decided (in order, so the daily cap counts this batch's sends)
+        // before its sends go out together.
         const results = await Promise.all(
-          chunk.map(async (row) => {
+          chunk.map((row): StepOutcome | Promise<StepOutcome> | null => {
             const check = byId.get(row.id);
             if (!check) return null;
             try {
-              return await processRow(ctx, row, check);
+              const decided = decideRow(ctx, row, check);
+              if (decided.kind !== 'send') return decided;
+              return sendPlanned(ctx, decided).catch((error: unknown) => failed(row, error));
             } catch (error) {
-              logger.error({ err: error, stepRowId: row.id }, 'processing a follow-up step failed');
-              const failure = classifySendError(error);
-              return retryOutcome(row, 'message' in failure ? failure.message : failure.kind, null, ctx.now);
+              return failed(row, error);
             }
           }),
         );

@@ -268,10 +268,9 @@ export function createMemoryFollowUpStore(options: MemoryFollowUpStoreOptions = 
         .map(copy);
     },
 
-    async claimDue({ limit, leaseMs, token, reclaimExpired = true }) {
+    async claimDue({ limit, leaseMs, token }) {
       const t = now().getTime();
       const expired = [...steps.values()]
-        .filter(() => reclaimExpired)
         .filter((s) => s.status === 'claimed' && s.leaseUntil !== null && s.leaseUntil.getTime() < t)
         .sort((a, b) => a.leaseUntil!.getTime() - b.leaseUntil!.getTime());
       const due = [...steps.values()]
@@ -285,7 +284,12 @@ export function createMemoryFollowUpStore(options: MemoryFollowUpStoreOptions = 
         s.attempts++;
         s.updatedAt = new Date(t);
       }
-      return picked.map(copy);
+      return picked.map((s) => ({
+        ...copy(s),
+        status: 'claimed',
+        claimToken: token,
+        leaseUntil: s.leaseUntil!,
+      }));
     },
 
     async extendLease(ids, token, leaseMs) {

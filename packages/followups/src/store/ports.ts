@@ -56,6 +56,26 @@ export interface ScheduledStep {
   updatedAt: Date;
 }
 
+/** A step as `claimDue` hands it to the runner: what sending it needs, nothing more. */
+export interface ClaimedStep
+  extends Pick<
+    ScheduledStep,
+    | 'id'
+    | 'clientAccountId'
+    | 'enrolmentId'
+    | 'campaignId'
+    | 'campaignVersion'
+    | 'leadId'
+    | 'stepId'
+    | 'stepIndex'
+    | 'dueAt'
+    | 'attempts'
+  > {
+  status: 'claimed';
+  claimToken: string;
+  leaseUntil: Date;
+}
+
 export interface CampaignVersion extends CampaignDefinition {
   id: string;
   clientAccountId: string;
@@ -226,16 +246,10 @@ export interface FollowUpStore {
   ): Promise<ScheduledStep[]>;
 
   /**
-   * Claims up to `limit` due steps (pending with `dueAt` ≤ now, or claimed
-   * with an expired lease), marking them claimed with `token` and a lease.
+   * Claims up to `limit` due steps (pending with `dueAt` ≤ now and no lease,
+   * or a lease that expired), marking them claimed with `token` and a lease.
    */
-  claimDue(input: {
-    limit: number;
-    leaseMs: number;
-    token: string;
-    /** Also take steps whose lease expired (default true); the runner asks for them every few seconds only. */
-    reclaimExpired?: boolean;
-  }): Promise<ScheduledStep[]>;
+  claimDue(input: { limit: number; leaseMs: number; token: string }): Promise<ClaimedStep[]>;
   /** Extends the lease of steps still held with `token`; returns how many. */
   extendLease(ids: readonly string[], token: string, leaseMs: number): Promise<number>;
   /**

@@ -15,6 +15,7 @@ import {
 import { dailyRow } from './daily-row.js';
 import type {
   CampaignVersion,
+  ClaimedStep,
   DailyCounts,
   Enrolment,
   FollowUpStore,
@@ -50,7 +51,8 @@ function toStep(r: Row): ScheduledStep {
     leadId: r.lead_id,
     stepId: r.step_id,
     stepIndex: Number(r.step_index),
-    status: r.status,
+    // A claim leaves the status pending and sets the lease (see followups/0002_lease_in_place).
+    status: r.status === 'pending' && r.lease_until ? 'claimed' : r.status,
     dueAt: new Date(r.due_at),
     attempts: Number(r.attempts),
     leaseUntil: r.lease_until ? new Date(r.lease_until) : null,
@@ -68,6 +70,9 @@ function toStep(r: Row): ScheduledStep {
     updatedAt: new Date(r.updated_at),
   };
 }
+
+/** A step's status as callers see it: a pending step with a lease is claimed. */
+const STEP_STATUS = `(CASE WHEN s.status = 'pending' AND s.lease_until IS NOT NULL THEN 'claimed' ELSE s.status END)`;
 
 function toEnrolment(r: Row): Enrolment {
   return {
@@ -357,7 +362,7 @@ export function createPostgresFollowUpStore(
            AND ($2::text IS NULL OR e.id = $2)
            AND ($3::text IS NULL OR e.lead_id = $3)
            AND ($4::text IS NULL OR e.campaign_id = $4)
-           AND ($5::text[] IS NULL OR s.status = ANY($5::text[]))
+           AND ($5::text[] IS NULL OR ${STEP_STATUS} = ANY($5::text[]))
          ORDER BY s.due_at, s.step_index`,
         [
           clientAccountId,
@@ -370,40 +375,51 @@ export function createPostgresFollowUpStore(
       return rows.map(toStep);
     },
 
-    async claimDue({ limit, leaseMs, token, reclaimExpired = true }) {
-      // One statement: (optionally) expired leases first, then due rows; rows other workers hold are
-      // skipped; the picked rows are marked claimed with the token and a lease on the database clock.
+    async claimDue({ limit, leaseMs, token }) {
+      // One statement: the earliest due steps that are not leased or whose lease expired, skipping
+      // rows other workers are claiming; each picked step gets the token and a lease on the
+      // database clock. Its status stays pending, so the update touches no indexed column (HOT).
       // `id = ANY(ARRAY(…))` makes the update reach the picked rows through the primary key: joined
       // against the CTE instead, the planner cannot size it and hash-joins a scan of the whole table.
-      const expired = reclaimExpired
-        ? `expired AS (
-             SELECT id FROM scheduled_follow_ups
-             WHERE status = 'claimed' AND lease_until < (SELECT now FROM clock)
-             ORDER BY lease_until LIMIT $1
-             FOR UPDATE SKIP LOCKED
-           ),`
-        : '';
-      const { rows } = await db.query(
-        `WITH clock AS (SELECT COALESCE($4::timestamptz, now()) AS now),
-         ${expired}
+      const { rows } = await db.query<Row>(
+        `WITH clock AS (SELECT COALESCE($3::timestamptz, now()) AS now),
          due AS (
            SELECT id FROM scheduled_follow_ups
            WHERE status = 'pending' AND due_at <= (SELECT now FROM clock)
-           ORDER BY due_at LIMIT $1
+             AND (lease_until IS NULL OR lease_until < (SELECT now FROM clock))
+           ORDER BY due_at LIMIT ${batchLimit(limit)}
            FOR UPDATE SKIP LOCKED
-         ),
-         picked AS (
-           ${reclaimExpired ? 'SELECT id FROM expired UNION ALL ' : ''}SELECT id FROM due LIMIT $1
          )
          UPDATE scheduled_follow_ups s
-         SET status = 'claimed', claim_token = $2, attempts = s.attempts + 1,
-             lease_until = (SELECT now FROM clock) + $3 * interval '1 millisecond',
+         SET claim_token = $1, attempts = s.attempts + 1,
+             lease_until = (SELECT now FROM clock) + $2 * interval '1 millisecond',
              updated_at = (SELECT now FROM clock)
-         WHERE s.id = ANY(ARRAY(SELECT id FROM picked))
-         RETURNING ${STEP_COLUMNS.replace(/(^|,\s*)(\w+)/g, '$1s.$2')}`,
-        [limit, token, leaseMs, nowParam()],
+         WHERE s.id = ANY(ARRAY(SELECT id FROM due))
+         RETURNING s.id, s.client_account_id, s.enrolment_id, s.campaign_id, s.campaign_version, s.lead_id,
+           s.step_id, s.step_index, s.attempts, ${epochMs('s.due_at')} AS due_ms, ${epochMs('s.lease_until')} AS lease_ms`,
+        [token, leaseMs, nowParam()],
+        { prepare: true },
       );
-      return rows.map(toStep).sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime());
+      // Only what the runner needs, times as epoch milliseconds: a batch is parsed on every claim.
+      return rows
+        .map(
+          (r): ClaimedStep => ({
+            id: r.id,
+            clientAccountId: r.client_account_id,
+            enrolmentId: r.enrolment_id,
+            campaignId: r.campaign_id,
+            campaignVersion: r.campaign_version,
+            leadId: r.lead_id,
+            stepId: r.step_id,
+            stepIndex: r.step_index,
+            status: 'claimed',
+            dueAt: new Date(r.due_ms),
+            attempts: r.attempts,
+            claimToken: token,
+            leaseUntil: new Date(r.lease_ms),
+          }),
+        )
+        .sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime());
     },
 
     async extendLease(ids, token, leaseMs) {
@@ -411,8 +427,9 @@ export function createPostgresFollowUpStore(
       const { rowCount } = await db.query(
         `UPDATE scheduled_follow_ups
          SET lease_until = COALESCE($4::timestamptz, now()) + $3 * interval '1 millisecond'
-         WHERE id = ANY($1::text[]) AND claim_token = $2 AND status = 'claimed'`,
+         WHERE id = ANY($1::text[]) AND claim_token = $2 AND status = 'pending'`,
         [ids, token, leaseMs, nowParam()],
+        { prepare: true },
       );
       return rowCount;
     },
@@ -421,63 +438,61 @@ export function createPostgresFollowUpStore(
       if (ids.length === 0) return [];
       // FOR UPDATE OF e waits for an exit in progress and then sees its result.
       const { rows } = await db.query<Row>(
-        `SELECT s.id, e.status AS enrolment_status, e.enrolled_at, c.status AS campaign_status,
-           f.recent_sends, f.oldest
+        `SELECT s.id, e.status AS enrolment_status, ${epochMs('e.enrolled_at')} AS enrolled_ms,
+           c.status AS campaign_status, f.recent_sends, ${epochMs('f.oldest')} AS oldest_ms
          FROM scheduled_follow_ups s
          JOIN follow_up_enrolments e ON e.id = s.enrolment_id
          LEFT JOIN follow_up_campaigns c ON c.id = s.campaign_id
          CROSS JOIN LATERAL (
-           SELECT count(*)::int AS recent_sends, min(x.sent_at) AS oldest FROM follow_up_sends x
-           WHERE x.client_account_id = s.client_account_id AND x.lead_id = s.lead_id AND x.sent_at > $3
+           -- The lead's sends reached through its enrolments (few per lead) and the ledger's key.
+           SELECT count(*)::int AS recent_sends, min(x.sent_at) AS oldest
+           FROM follow_up_enrolments le JOIN follow_up_sends x ON x.enrolment_id = le.id
+           WHERE le.client_account_id = s.client_account_id AND le.lead_id = s.lead_id AND x.sent_at > $3
          ) f
-         WHERE s.id = ANY($1::text[]) AND s.claim_token = $2 AND s.status = 'claimed'
+         WHERE s.id = ANY($1::text[]) AND s.claim_token = $2 AND s.status = 'pending'
          ORDER BY e.id
          FOR UPDATE OF e`,
         [ids, token, since],
+        { prepare: true },
       );
       return rows.map((r) => ({
         id: r.id,
         enrolmentStatus: r.enrolment_status,
-        enrolledAt: new Date(r.enrolled_at),
+        enrolledAt: new Date(r.enrolled_ms),
         campaignStatus: r.campaign_status ?? null,
-        recentSends: Number(r.recent_sends),
-        oldestRecentSendAt: r.oldest ? new Date(r.oldest) : null,
+        recentSends: r.recent_sends,
+        oldestRecentSendAt: r.oldest_ms === null ? null : new Date(r.oldest_ms),
       }));
     },
 
     async complete(token, outcomes) {
       if (outcomes.length === 0) return 0;
-      const cols = {
-        id: [] as string[],
-        outcome: [] as string[],
-        providerMessageId: [] as (string | null)[],
-        messageId: [] as (string | null)[],
-        messageKind: [] as (string | null)[],
-        info: [] as (string | null)[],
-        dueAt: [] as (string | null)[],
-        nextStepId: [] as (string | null)[],
-        nextStepIndex: [] as (number | null)[],
-        nextDueAt: [] as (string | null)[],
-        nextId: [] as (string | null)[],
-      };
-      for (const o of outcomes) {
-        cols.id.push(o.id);
-        cols.outcome.push(o.kind);
-        cols.providerMessageId.push(o.kind === 'sent' ? o.providerMessageId : null);
-        cols.messageId.push(o.kind === 'sent' ? o.messageId : null);
-        cols.messageKind.push(o.kind === 'sent' ? o.messageKind : null);
-        cols.info.push(infoOf(o));
-        cols.dueAt.push(o.kind === 'retry' || o.kind === 'deferred' ? o.dueAt.toISOString() : null);
+      // One JSON parameter for the whole batch, keys named as the columns of `d` below; absent keys
+      // read as NULL. JSON.stringify is native: far less work than one array literal per column.
+      let nexts = false;
+      const batch = outcomes.map((o) => {
+        const r: Record<string, string | number> = { id: o.id, outcome: o.kind };
+        const info = infoOf(o);
+        if (info !== null) r.info = info;
+        if (o.kind === 'sent') {
+          r.provider_message_id = o.providerMessageId;
+          if (o.messageId !== null) r.message_id = o.messageId;
+          r.message_kind = o.messageKind;
+        }
+        if (o.kind === 'retry' || o.kind === 'deferred') r.due_at = o.dueAt.toISOString();
         const next = o.kind === 'sent' || o.kind === 'skipped' ? o.next : null;
-        cols.nextStepId.push(next?.stepId ?? null);
-        cols.nextStepIndex.push(next?.stepIndex ?? null);
-        cols.nextDueAt.push(next ? next.dueAt.toISOString() : null);
-        cols.nextId.push(next ? randomUUID() : null);
-      }
+        if (next) {
+          nexts = true;
+          r.next_step_id = next.stepId;
+          r.next_step_index = next.stepIndex;
+          r.next_due_at = next.dueAt.toISOString();
+          r.next_id = randomUUID();
+        }
+        return r;
+      });
       // What the batch holds decides which parts the statement has: a part with no input would still
       // be planned and run on every completion.
       const sends = outcomes.some((o) => o.kind === 'sent');
-      const nexts = cols.nextStepId.some((id) => id !== null);
       const exits = outcomes.some((o) => o.kind === 'failed' || o.kind === 'dead' || o.kind === 'exited');
       const ends = exits || outcomes.some((o) => (o.kind === 'sent' || o.kind === 'skipped') && !o.next);
       const parts: string[] = [];
@@ -487,12 +502,11 @@ export function createPostgresFollowUpStore(
       if (exits) parts.push(EVENTS_SQL);
       // One statement: step transitions, ledger rows, next steps, enrolment ends and exit events, all or nothing.
       const { rows } = await db.query<Row>(
-        `WITH clock AS (SELECT COALESCE($13::timestamptz, now()) AS now),
+        `WITH clock AS (SELECT COALESCE($3::timestamptz, now()) AS now),
          d AS (
-           SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-             $8::timestamptz[], $9::text[], $10::int[], $11::timestamptz[], $12::text[])
-             AS d(id, outcome, provider_message_id, message_id, message_kind, info, due_at, next_step_id,
-                  next_step_index, next_due_at, next_id)
+           SELECT * FROM json_to_recordset($2::json)
+             AS d(id text, outcome text, provider_message_id text, message_id text, message_kind text, info text,
+                  due_at timestamptz, next_step_id text, next_step_index int, next_due_at timestamptz, next_id text)
          ),
          upd AS (
            UPDATE scheduled_follow_ups s SET
@@ -510,36 +524,33 @@ export function createPostgresFollowUpStore(
              claim_token = NULL, lease_until = NULL, updated_at = (SELECT now FROM clock)
            FROM d
            WHERE s.id = d.id AND s.claim_token = $1
-             AND (s.status = 'claimed' OR (s.status = 'cancelled' AND d.outcome = 'sent'))
+             AND (s.status = 'pending' OR (s.status = 'cancelled' AND d.outcome = 'sent'))
            RETURNING s.id, s.client_account_id, s.enrolment_id, s.campaign_id, s.campaign_version, s.lead_id,
-             s.step_id, s.status, s.provider_message_id
+             s.step_id, s.status, s.provider_message_id,
+             d.outcome, d.info, d.next_id, d.next_step_id, d.next_step_index, d.next_due_at
          )${parts.map((part) => `,\n${part}`).join('')}
          -- Data-modifying CTEs run to completion whether or not this reads them.
          SELECT (SELECT count(*)::int FROM upd) AS applied`,
-        [
-          token,
-          cols.id,
-          cols.outcome,
-          cols.providerMessageId,
-          cols.messageId,
-          cols.messageKind,
-          cols.info,
-          cols.dueAt,
-          cols.nextStepId,
-          cols.nextStepIndex,
-          cols.nextDueAt,
-          cols.nextId,
-          nowParam(),
-        ],
+        [token, JSON.stringify(batch), nowParam()],
+        { prepare: true },
       );
       return Number(rows[0]?.applied ?? 0);
     },
 
     async nextDueAt() {
+      // The earliest unleased due time; only when nothing unleased is due yet, the earliest lease
+      // expiry: leased steps were due when claimed, so they are the few rows with due_at <= now.
       const { rows } = await db.query<Row>(
-        `SELECT least(
-           (SELECT min(due_at) FROM scheduled_follow_ups WHERE status = 'pending'),
-           (SELECT min(lease_until) FROM scheduled_follow_ups WHERE status = 'claimed')) AS next`,
+        `WITH clock AS (SELECT COALESCE($1::timestamptz, now()) AS now),
+         free AS (
+           SELECT min(due_at) AS at FROM scheduled_follow_ups WHERE status = 'pending' AND lease_until IS NULL
+         )
+         SELECT CASE WHEN free.at <= (SELECT now FROM clock) THEN free.at
+           ELSE least(free.at, (SELECT min(lease_until) FROM scheduled_follow_ups
+                                WHERE status = 'pending' AND due_at <= (SELECT now FROM clock)
+                                  AND lease_until IS NOT NULL)) END AS next
+         FROM free`,
+        [nowParam()],
       );
       return rows[0]?.next ? new Date(rows[0].next) : null;
     },
@@ -726,10 +737,10 @@ const LEDGER_SQL = `         ledger AS (
 const NEXT_SQL = `         nxt AS (
            INSERT INTO scheduled_follow_ups (id, client_account_id, enrolment_id, campaign_id, campaign_version, lead_id,
              step_id, step_index, status, due_at, created_at, updated_at)
-           SELECT d.next_id, u.client_account_id, u.enrolment_id, u.campaign_id, u.campaign_version, u.lead_id,
-             d.next_step_id, d.next_step_index, 'pending', d.next_due_at, (SELECT now FROM clock), (SELECT now FROM clock)
-           FROM upd u JOIN d ON d.id = u.id JOIN follow_up_enrolments e ON e.id = u.enrolment_id
-           WHERE d.next_step_id IS NOT NULL AND u.status IN ('sent', 'skipped') AND e.status = 'active'
+           SELECT u.next_id, u.client_account_id, u.enrolment_id, u.campaign_id, u.campaign_version, u.lead_id,
+             u.next_step_id, u.next_step_index, 'pending', u.next_due_at, (SELECT now FROM clock), (SELECT now FROM clock)
+           FROM upd u JOIN follow_up_enrolments e ON e.id = u.enrolment_id
+           WHERE u.next_step_id IS NOT NULL AND u.status IN ('sent', 'skipped') AND e.status = 'active'
            ON CONFLICT (enrolment_id, step_id) DO NOTHING
            RETURNING 1
          )`;
@@ -739,15 +750,15 @@ const ENDED_SQL = `         ended AS (
            UPDATE follow_up_enrolments e SET
              status = CASE WHEN u.status IN ('sent', 'skipped') THEN 'completed' ELSE 'exited' END,
              exit_reason = CASE WHEN u.status IN ('failed', 'dead') THEN 'send_failed'
-                                WHEN u.status = 'cancelled' THEN d.info ELSE NULL END,
+                                WHEN u.status = 'cancelled' THEN u.info ELSE NULL END,
              ended_at = (SELECT now FROM clock),
              last_step_id = COALESCE(CASE WHEN u.status = 'sent' THEN u.step_id END,
                (SELECT f.step_id FROM follow_up_sends f WHERE f.enrolment_id = e.id ORDER BY f.sent_at DESC LIMIT 1))
-           FROM upd u JOIN d ON d.id = u.id
+           FROM upd u
            WHERE e.id = u.enrolment_id AND e.status = 'active'
-             AND ((u.status IN ('sent', 'skipped') AND d.next_step_id IS NULL)
+             AND ((u.status IN ('sent', 'skipped') AND u.next_step_id IS NULL)
                OR u.status IN ('failed', 'dead')
-               OR (u.status = 'cancelled' AND d.outcome = 'exited'))
+               OR (u.status = 'cancelled' AND u.outcome = 'exited'))
            RETURNING e.id, e.client_account_id, e.campaign_id, e.lead_id, e.status, e.exit_reason, e.last_step_id
          )`;
 
@@ -760,6 +771,21 @@ const EVENTS_SQL = `         events AS (
            FROM ended x WHERE x.status = 'exited'
            RETURNING 1
          )`;
+
+/**
+ * The batch size written into the claim's text: with `LIMIT $1` Postgres plans
+ * the claim anew on every call (the generic plan cannot size it), and a
+ * runner's batch size never changes, so its claim stays one prepared statement.
+ */
+function batchLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`Invalid claim limit ${limit}`);
+  return limit;
+}
+
+/** A timestamp as float8 epoch milliseconds: node-postgres reads it with parseFloat, not a date parser. */
+function epochMs(column: string): string {
+  return `(extract(epoch FROM ${column}) * 1000)::float8`;
+}
 
 function infoOf(o: StepOutcome): string | null {
   switch (o.kind) {
