@@ -215,9 +215,9 @@ for (const factory of storeFactories()) {
       expect(await store.complete('t', [outcome])).toBe(1);
       expect(await store.complete('t', [outcome])).toBe(0);
       const steps = await store.listSteps(TENANT, { enrolmentId: r.enrolment.id });
-      expect(steps.map((x) => [x.stepId, x.status])).toEqual([
-        ['hello', 'sent'],
-        ['day1', 'pending'],
+      expect(steps.map((x) => [x.id, x.stepId, x.status])).toEqual([
+        [`${r.enrolment.id}:hello`, 'hello', 'sent'],
+        [`${r.enrolment.id}:day1`, 'day1', 'pending'],
       ]);
       expect(steps[0]).toMatchObject({
         providerMessageId: 'wamid.1',
@@ -518,15 +518,17 @@ for (const factory of storeFactories()) {
 
         // Back to 0001: its lease index and storage options return, and a held step is `claimed` again.
         expect((await migrate(db, followupsMigrations, { direction: 'down', steps: 1 })).reverted).toEqual([
-          'followups/0002_lease_in_place',
+          'followups/0002_lean_queue',
         ]);
         const { rows: stored } = await db.query<{ status: string }>(
           'SELECT status FROM scheduled_follow_ups WHERE id = $1',
           [held!.id],
         );
         expect(stored[0]!.status).toBe('claimed');
-        expect((await catalogue(db)).indexes).toContain('scheduled_follow_ups_lease_idx');
-        expect((await migrate(db, followupsMigrations)).applied).toEqual(['followups/0002_lease_in_place']);
+        const previous = await catalogue(db);
+        expect(previous.indexes).toContain('scheduled_follow_ups_lease_idx');
+        expect(previous.constraints).toContain('scheduled_follow_ups_enrolment_id_step_id_key');
+        expect((await migrate(db, followupsMigrations)).applied).toEqual(['followups/0002_lean_queue']);
         expect(await catalogue(db)).toEqual(latest);
         expect((await store.listSteps(TENANT, { leadId: 'lead-1' }))[0]).toMatchObject({
           status: 'claimed',
@@ -534,7 +536,7 @@ for (const factory of storeFactories()) {
         });
 
         expect((await migrate(db, followupsMigrations, { direction: 'down' })).reverted).toEqual([
-          'followups/0002_lease_in_place',
+          'followups/0002_lean_queue',
           'followups/0001_init',
         ]);
         const { rows } = await db.query<{ n: number }>(
@@ -543,7 +545,7 @@ for (const factory of storeFactories()) {
         expect(rows[0]!.n).toBe(0);
         expect((await migrate(db, followupsMigrations)).applied).toEqual([
           'followups/0001_init',
-          'followups/0002_lease_in_place',
+          'followups/0002_lean_queue',
         ]);
         expect(await catalogue(db)).toEqual(latest);
         expect((await migrate(db, followupsMigrations)).applied).toEqual([]);
@@ -566,5 +568,14 @@ async function catalogue(db: SqlExecutor) {
         AND relkind = 'r' AND (relname LIKE 'follow_up%' OR relname = 'scheduled_follow_ups')
       ORDER BY relname`,
   );
-  return { indexes: indexes.map((r) => r.indexname), options };
+  const { rows: constraints } = await db.query<{ conname: string }>(
+    `SELECT conname FROM pg_constraint
+      WHERE connamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+      ORDER BY conname`,
+  );
+  return {
+    indexes: indexes.map((r) => r.indexname),
+    options,
+    constraints: constraints.map((r) => r.conname),
+  };
 }

@@ -63,10 +63,10 @@ describe('buildLeadSnapshot', () => {
       expect(Object.isFrozen(part)).toBe(true);
     }
     expect(() => {
-      (s.lead as { status: string }).status = 'won';
+      (s.lead as { status: string }).status = 'closed_won';
     }).toThrow(TypeError);
     (source.answers.rooms as string[]).push('4BHK');
-    source.status = 'won';
+    source.status = 'closed_won';
     expect(s.lead.answers.rooms).toEqual(['2BHK', '3BHK']);
     expect(s.lead.status).toBe('new');
   });

@@ -19,7 +19,7 @@ import type {
   SendCheck,
   StepCounts,
 } from './ports.js';
-import { sendIdempotencyKey } from './send-idempotency-key.js';
+import { scheduledStepId, sendIdempotencyKey } from './send-idempotency-key.js';
 
 export interface MemoryFollowUpStoreOptions {
   /** Decides what is due (the Postgres store uses the database clock). */
@@ -62,7 +62,7 @@ export function createMemoryFollowUpStore(options: MemoryFollowUpStoreOptions = 
     at: Date,
   ): ScheduledStep {
     return {
-      id: randomUUID(),
+      id: scheduledStepId(e.id, next.stepId),
       clientAccountId: e.clientAccountId,
       enrolmentId: e.id,
       campaignId: e.campaignId,

@@ -23,6 +23,7 @@ import type {
   ScheduledStep,
   StepOutcome,
 } from './ports.js';
+import { scheduledStepId } from './send-idempotency-key.js';
 
 export interface PostgresFollowUpStoreOptions {
   /**
@@ -69,6 +70,14 @@ function toStep(r: Row): ScheduledStep {
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
   };
+}
+
+/**
+ * The steps of the enrolment whose id is `enrolmentId` (an SQL expression), as
+ * a range of the primary key: ids are `<enrolment id>:<step id>` in byte order.
+ */
+function stepsOf(enrolmentId: string): string {
+  return `(s.id >= ${enrolmentId} || ':' AND s.id < ${enrolmentId} || ';')`;
 }
 
 /** A step's status as callers see it: a pending step with a lease is claimed. */
@@ -285,7 +294,7 @@ export function createPostgresFollowUpStore(
              COALESCE($10::timestamptz, now()))
            RETURNING ${STEP_COLUMNS}`,
           [
-            randomUUID(),
+            scheduledStepId(enrolment.id, input.firstStep.stepId),
             input.clientAccountId,
             enrolment.id,
             input.campaignId,
@@ -325,9 +334,10 @@ export function createPostgresFollowUpStore(
           [ids, input.reason, at],
         );
         const cancelled = await tx.query(
-          `UPDATE scheduled_follow_ups SET status = 'cancelled', skip_reason = $2, lease_until = NULL,
+          `UPDATE scheduled_follow_ups s SET status = 'cancelled', skip_reason = $2, lease_until = NULL,
              updated_at = COALESCE($3::timestamptz, now())
-           WHERE enrolment_id = ANY($1::text[]) AND status IN ('pending', 'claimed')`,
+           FROM unnest($1::text[]) AS x(id)
+           WHERE ${stepsOf('x.id')} AND s.status IN ('pending', 'claimed')`,
           [ids, input.reason, at],
         );
         await tx.query(
@@ -357,7 +367,7 @@ export function createPostgresFollowUpStore(
     async listSteps(clientAccountId, query = {}) {
       const { rows } = await db.query(
         `SELECT ${STEP_COLUMNS.replace(/(^|,\s*)(\w+)/g, '$1s.$2')}
-         FROM follow_up_enrolments e JOIN scheduled_follow_ups s ON s.enrolment_id = e.id
+         FROM follow_up_enrolments e JOIN scheduled_follow_ups s ON ${stepsOf('e.id')}
          WHERE e.client_account_id = $1
            AND ($2::text IS NULL OR e.id = $2)
            AND ($3::text IS NULL OR e.lead_id = $3)
@@ -486,7 +496,6 @@ export function createPostgresFollowUpStore(
           r.next_step_id = next.stepId;
           r.next_step_index = next.stepIndex;
           r.next_due_at = next.dueAt.toISOString();
-          r.next_id = randomUUID();
         }
         return r;
       });
@@ -506,7 +515,7 @@ export function createPostgresFollowUpStore(
          d AS (
            SELECT * FROM json_to_recordset($2::json)
              AS d(id text, outcome text, provider_message_id text, message_id text, message_kind text, info text,
-                  due_at timestamptz, next_step_id text, next_step_index int, next_due_at timestamptz, next_id text)
+                  due_at timestamptz, next_step_id text, next_step_index int, next_due_at timestamptz)
          ),
          upd AS (
            UPDATE scheduled_follow_ups s SET
@@ -527,7 +536,7 @@ export function createPostgresFollowUpStore(
              AND (s.status = 'pending' OR (s.status = 'cancelled' AND d.outcome = 'sent'))
            RETURNING s.id, s.client_account_id, s.enrolment_id, s.campaign_id, s.campaign_version, s.lead_id,
              s.step_id, s.status, s.provider_message_id,
-             d.outcome, d.info, d.next_id, d.next_step_id, d.next_step_index, d.next_due_at
+             d.outcome, d.info, d.next_step_id, d.next_step_index, d.next_due_at
          )${parts.map((part) => `,\n${part}`).join('')}
          -- Data-modifying CTEs run to completion whether or not this reads them.
          SELECT (SELECT count(*)::int FROM upd) AS applied`,
@@ -588,7 +597,7 @@ export function createPostgresFollowUpStore(
         `(${col} IS NOT NULL AND ($3::timestamptz IS NULL OR ${col} >= $3) AND ($4::timestamptz IS NULL OR ${col} < $4))`;
       const failed = `(status IN ('failed', 'dead') OR delivery_status = 'failed')`;
       // Steps have no campaign index of their own: reach them through the campaign's enrolments.
-      const campaignSteps = `(SELECT s.* FROM follow_up_enrolments e JOIN scheduled_follow_ups s ON s.enrolment_id = e.id
+      const campaignSteps = `(SELECT s.* FROM follow_up_enrolments e JOIN scheduled_follow_ups s ON ${stepsOf('e.id')}
         WHERE e.client_account_id = $1 AND e.campaign_id = $2)`;
       const [totals, sends, steps, replied, daily] = await Promise.all([
         db.query<Row>(
@@ -737,11 +746,11 @@ const LEDGER_SQL = `         ledger AS (
 const NEXT_SQL = `         nxt AS (
            INSERT INTO scheduled_follow_ups (id, client_account_id, enrolment_id, campaign_id, campaign_version, lead_id,
              step_id, step_index, status, due_at, created_at, updated_at)
-           SELECT u.next_id, u.client_account_id, u.enrolment_id, u.campaign_id, u.campaign_version, u.lead_id,
+           SELECT u.enrolment_id || ':' || u.next_step_id, u.client_account_id, u.enrolment_id, u.campaign_id, u.campaign_version, u.lead_id,
              u.next_step_id, u.next_step_index, 'pending', u.next_due_at, (SELECT now FROM clock), (SELECT now FROM clock)
            FROM upd u JOIN follow_up_enrolments e ON e.id = u.enrolment_id
            WHERE u.next_step_id IS NOT NULL AND u.status IN ('sent', 'skipped') AND e.status = 'active'
-           ON CONFLICT (enrolment_id, step_id) DO NOTHING
+           ON CONFLICT (id) DO NOTHING
            RETURNING 1
          )`;
 

@@ -12,7 +12,7 @@ export interface SeedDueStepsOptions {
  * Seeds an active single-step campaign (template `welcome_lead`, no quiet
  * hours) with `count` enrolments whose step is due now, in three set-based
  * statements: for load tests, crash tests and benchmarks of the runner.
- * Enrolments are `enr-<n>`, leads `lead-<n>`, steps `step-<n>`, for n from 1.
+ * Enrolments are `enr-<n>`, leads `lead-<n>`, steps `enr-<n>:hello`, for n from 1.
  *
  * @example await seedDueSteps(db, { count: 20_000 });
  */
@@ -49,7 +49,7 @@ export async function seedDueSteps(db: SqlDatabase, options: SeedDueStepsOptions
   await db.query(
     `INSERT INTO scheduled_follow_ups (id, client_account_id, enrolment_id, campaign_id, campaign_version, lead_id,
        step_id, step_index, status, due_at)
-     SELECT 'step-' || g, $2, 'enr-' || g, $3, 1, 'lead-' || g, 'hello', 0, 'pending',
+     SELECT 'enr-' || g || ':hello', $2, 'enr-' || g, $3, 1, 'lead-' || g, 'hello', 0, 'pending',
        now() - interval '1 minute' + g * interval '1 millisecond'
      FROM generate_series(1, $1::int) g`,
     [options.count, tenant, campaignId],
