@@ -50,7 +50,7 @@ export function graphAppSecretProof(accessToken: string, appSecret: string): str
 }
 
 /**
- * The Graph API calls Lead Ads needs, over core's HTTP client (ky + p-retry)
+ * The Graph API calls Lead Ads needs, over core's HTTP client (`fetch` + p-retry)
  * with Graph's error codes classified: 190 is `page_token_invalid` (not
  * retried), 4/17/32/613, 1/2 and 5xx are retried, 100 is permanent.
  *
