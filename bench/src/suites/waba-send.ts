@@ -10,7 +10,7 @@ import {
   createCloudApiProvider,
   createWabaClient,
   decideSend,
-  renderTemplate,
+  renderResolvedTemplate,
   resolveTemplateParameters,
   type WabaClient,
 } from '@leadrelay/waba';
@@ -210,8 +210,9 @@ async function comparePolicyRenderProvider(
       recipientCountry: 'IN',
     });
     if (!decision.allowed) throw new Error(decision.reason);
-    renderTemplate(template, params);
+    // As waba's client does: check the parameters once, render the text from the checked values.
     const parameters = resolveTemplateParameters(template, params);
+    renderResolvedTemplate(template, parameters);
     return provider.send(
       config,
       'EAAG-bench-token',

@@ -111,13 +111,33 @@ export const defaultPolicyRules: readonly PolicyRuleSet[] = Object.freeze([
 export function ruleSetAt(at: Date, rules: readonly PolicyRuleSet[] = defaultPolicyRules): PolicyRuleSet {
   if (rules.length === 0) throw new TypeError('At least one policy rule set is required');
   let chosen: PolicyRuleSet | undefined;
+  let chosenFrom = 0;
   let earliest: PolicyRuleSet = rules[0]!;
+  let earliestFrom = effectiveTime(earliest);
   const time = at.getTime();
   for (const set of rules) {
-    const from = Date.parse(set.effectiveFrom);
-    if (Number.isNaN(from)) throw new TypeError(`Rule set "${set.id}" has an invalid effectiveFrom`);
-    if (from < Date.parse(earliest.effectiveFrom)) earliest = set;
-    if (from <= time && (!chosen || from >= Date.parse(chosen.effectiveFrom))) chosen = set;
+    const from = effectiveTime(set);
+    if (from < earliestFrom) {
+      earliest = set;
+      earliestFrom = from;
+    }
+    if (from <= time && (!chosen || from >= chosenFrom)) {
+      chosen = set;
+      chosenFrom = from;
+    }
   }
   return chosen ?? earliest;
+}
+
+// Every decision looks the rule set up: its date is parsed once per rule set object.
+const effectiveTimes = new WeakMap<PolicyRuleSet, number>();
+
+function effectiveTime(set: PolicyRuleSet): number {
+  let from = effectiveTimes.get(set);
+  if (from === undefined) {
+    from = Date.parse(set.effectiveFrom);
+    if (Number.isNaN(from)) throw new TypeError(`Rule set "${set.id}" has an invalid effectiveFrom`);
+    effectiveTimes.set(set, from);
+  }
+  return from;
 }

@@ -42,10 +42,11 @@ export function providerHttpClient(
     ...(options.maxRetryDelayMs !== undefined ? { maxRetryDelayMs: options.maxRetryDelayMs } : {}),
     ...(options.maxRetryAfterMs !== undefined ? { maxRetryAfterMs: options.maxRetryAfterMs } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
-    fetch: async (input, init) => {
-      await hook.getStore()?.();
+    fetch: (input, init) => {
       // Read at call time, so a test interceptor installed later still sees the request.
-      return (baseFetch ?? globalThis.fetch)(input, init);
+      const send = baseFetch ?? globalThis.fetch;
+      const before = hook.getStore();
+      return before ? before().then(() => send(input, init)) : send(input, init);
     },
   });
   return {

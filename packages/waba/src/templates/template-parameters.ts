@@ -81,6 +81,33 @@ export function templateParameterSpec(template: TemplateTexts): TemplateParamete
   return { format, header, headerMedia, body, buttons };
 }
 
+const specCache = new Map<string, TemplateParameterSpec>();
+
+/**
+ * `templateParameterSpec`, remembered by the texts it is read from: every
+ * send and render of a template needs it, and reading it means scanning and
+ * sorting placeholders. The cached spec is shared, so it is frozen.
+ */
+function cachedSpec(template: TemplateTexts): TemplateParameterSpec {
+  const header = template.header;
+  let key = `${template.name}\u0000${header ? (header.format === 'TEXT' ? `T${header.text}` : header.format) : ''}\u0000${template.bodyText}`;
+  for (const button of template.buttons) key += `\u0000${button.type === 'URL' ? button.url : button.type}`;
+  let spec = specCache.get(key);
+  if (!spec) {
+    const read = templateParameterSpec(template);
+    spec = Object.freeze({
+      ...read,
+      header: Object.freeze(read.header) as string[],
+      body: Object.freeze(read.body) as string[],
+      buttons: Object.freeze(read.buttons.map((b) => Object.freeze(b))) as TemplateParameterSpec['buttons'],
+    });
+    // Bounded: a process that sees many distinct template texts keeps only the recent ones.
+    if (specCache.size >= 1000) specCache.clear();
+    specCache.set(key, spec);
+  }
+  return spec;
+}
+
 function invalidTemplate(name: string, problem: string): ValidationError {
   return new ValidationError(`Template "${name}" ${problem}`, {
     code: 'template_invalid',
@@ -122,7 +149,8 @@ function resolveText(
         `is not in the template (it takes ${names.length} ${part} parameter(s))`,
       );
     }
-    byName = new Map(given.map((value, i) => [names[i]!, value]));
+    // Positional values are already in placeholder order.
+    return names.map((name, i) => checkedValue(template, part, name, given[i]));
   } else {
     byName = new Map(Object.entries(given));
     for (const key of byName.keys()) {
@@ -136,24 +164,31 @@ function resolveText(
       }
     }
   }
-  return names.map((name) => {
-    const value = byName.get(name);
-    const where = `${part}.${name}`;
-    if (value === undefined)
-      throw parameterError('template_parameter_missing', template, where, 'is required');
-    if (value.trim() === '')
-      throw parameterError('template_parameter_empty', template, where, 'must not be empty');
-    // WhatsApp rejects such values (error 132000 family): catch them before the network does.
-    if (/[\n\t]|\s{5,}/.test(value)) {
-      throw parameterError(
-        'template_parameter_invalid',
-        template,
-        where,
-        'must not contain new lines, tabs or more than four consecutive spaces',
-      );
-    }
-    return { name, value };
-  });
+  return names.map((name) => checkedValue(template, part, name, byName.get(name)));
+}
+
+function checkedValue(
+  template: string,
+  part: 'header' | 'body',
+  name: string,
+  value: string | undefined,
+): TemplateValue {
+  if (value === undefined) {
+    throw parameterError('template_parameter_missing', template, `${part}.${name}`, 'is required');
+  }
+  if (value.trim() === '') {
+    throw parameterError('template_parameter_empty', template, `${part}.${name}`, 'must not be empty');
+  }
+  // WhatsApp rejects such values (error 132000 family): catch them before the network does.
+  if (/[\n\t]|\s{5,}/.test(value)) {
+    throw parameterError(
+      'template_parameter_invalid',
+      template,
+      `${part}.${name}`,
+      'must not contain new lines, tabs or more than four consecutive spaces',
+    );
+  }
+  return { name, value };
 }
 
 /**
@@ -171,7 +206,7 @@ export function resolveTemplateParameters(
   template: TemplateTexts | WabaTemplate,
   params: TemplateParameters = {},
 ): ResolvedTemplateParameters {
-  const spec = templateParameterSpec(template);
+  const spec = cachedSpec(template);
   const name = template.name;
 
   let header: ResolvedTemplateParameters['header'] = null;
