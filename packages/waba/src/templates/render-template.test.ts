@@ -2,7 +2,7 @@ import { ValidationError } from '@leadrelay/core';
 import { describe, expect, it } from 'vitest';
 import { renderTemplate } from './render-template.js';
 import type { WabaTemplateRecord } from './template.js';
-import { resolveTemplateParameters, templateParameterSpec } from './template-parameters.js';
+import { fillPlaceholders, resolveTemplateParameters, templateParameterSpec } from './template-parameters.js';
 
 type T = Pick<WabaTemplateRecord, 'name' | 'header' | 'bodyText' | 'footerText' | 'buttons'>;
 
@@ -83,6 +83,19 @@ describe('renderTemplate', () => {
     });
     expect(byName).toBe('नमस्ते José, your visit to Baner Heights is on Sat 10:00. See you, José!');
     expect(renderTemplate(named, { header, body: ['José', 'Baner Heights', 'Sat 10:00'] })).toBe(byName);
+  });
+
+  it('fills a text cut at its placeholders: repeats, spacing inside braces, unknown names kept', () => {
+    const text = '{{1}} and {{ 2 }}, again {{1}}; {{3}} stays{{1}}';
+    const values = [
+      { name: '1', value: 'A' },
+      { name: '2', value: 'B' },
+    ];
+    expect(fillPlaceholders(text, values)).toBe('A and B, again A; {{3}} staysA');
+    // The second call reads the cached cut and must give the same answer.
+    expect(fillPlaceholders(text, values)).toBe('A and B, again A; {{3}} staysA');
+    expect(fillPlaceholders('no placeholders', values)).toBe('no placeholders');
+    expect(fillPlaceholders('{{first_name}}', [{ name: 'first_name', value: 'Priya' }])).toBe('Priya');
   });
 
   it('leaves `$` sequences in values alone', () => {

@@ -300,6 +300,47 @@ function isTextParams(value: unknown): value is TemplateTextParams {
  */
 export function fillPlaceholders(text: string, values: TemplateValue[]): string {
   if (values.length === 0) return text;
-  const byName = new Map(values.map((v) => [v.name, v.value]));
-  return text.replace(PLACEHOLDER, (whole, key: string) => byName.get(key) ?? whole);
+  const { literals, names, raw } = splitText(text);
+  let out = literals[0]!;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    let value: string | undefined;
+    for (const v of values) {
+      if (v.name === name) {
+        value = v.value;
+        break;
+      }
+    }
+    out += (value ?? raw[i]!) + literals[i + 1]!;
+  }
+  return out;
+}
+
+interface SplitText {
+  /** The text between placeholders: one more than `names`. */
+  literals: string[];
+  names: string[];
+  /** Each placeholder as written, kept when no value is given for it. */
+  raw: string[];
+}
+
+const splitCache = new Map<string, SplitText>();
+
+/** A template text cut at its placeholders, once per text: every render fills the same few texts. */
+function splitText(text: string): SplitText {
+  let split = splitCache.get(text);
+  if (!split) {
+    split = { literals: [], names: [], raw: [] };
+    let last = 0;
+    for (const match of text.matchAll(PLACEHOLDER)) {
+      split.literals.push(text.slice(last, match.index));
+      split.names.push(match[1]!);
+      split.raw.push(match[0]);
+      last = match.index + match[0].length;
+    }
+    split.literals.push(text.slice(last));
+    if (splitCache.size >= 1000) splitCache.clear();
+    splitCache.set(text, split);
+  }
+  return split;
 }
