@@ -148,6 +148,29 @@ for (const factory of storeFactories()) {
       ]);
     });
 
+    it('a delivery status that arrives before the batch completes is applied by the runner', async () => {
+      await nurture();
+      await followUps.handleLeadEvent({ type: 'lead_created', tenant: tenantId, leadId: lead.id });
+      sender.behaviour = async (_req, n) => {
+        // The webhook for this message lands while the batch is still sending.
+        await followUps.recordDeliveryStatus({
+          tenant: tenantId,
+          providerMessageId: `wamid.${n}`,
+          status: 'delivered',
+          at: clock.now(),
+        });
+        return undefined;
+      };
+      expect(await runner().tick()).toBe(1);
+      const [step] = await store.listSteps(tenantId, { leadId: lead.id });
+      expect(step).toMatchObject({
+        status: 'sent',
+        providerMessageId: 'wamid.1',
+        deliveryStatus: 'delivered',
+      });
+      expect(step!.deliveredAt).toEqual(clock.now());
+    });
+
     it('a reply cancels the pending steps at once', async () => {
       await nurture();
       await followUps.handleLeadEvent({ type: 'lead_created', tenant: tenantId, leadId: lead.id });

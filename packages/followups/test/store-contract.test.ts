@@ -9,7 +9,7 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { campaignDefinition } from '../src/campaigns/campaign.js';
 import { followupsMigrations } from '../src/store/migrations.js';
-import type { EnrolInput, FollowUpStore } from '../src/store/ports.js';
+import type { EnrolInput, FollowUpStore, StepOutcome } from '../src/store/ports.js';
 import { OTHER_TENANT, parsedCampaign, TENANT } from './fixtures.js';
 import { type StoreBackend, storeFactories } from './store-factories.js';
 
@@ -340,6 +340,54 @@ for (const factory of storeFactories()) {
       });
     });
 
+    it('parks a status that arrives before its step records the message, then applies it once', async () => {
+      const c = await campaign();
+      await store.enrol(enrolInput(c.id, 'lead-1'));
+      const [s] = await store.claimDue({ limit: 1, leaseMs: 10_000, token: 't' });
+      const deliveredAt = new Date(T0.getTime() + 1_000);
+      const readAt = new Date(T0.getTime() + 2_000);
+      // The provider reports before the batch that sent the message has completed.
+      for (const [status, at] of [
+        ['read', readAt],
+        ['delivered', deliveredAt],
+        ['read', readAt],
+      ] as const) {
+        expect(
+          await store.recordDeliveryStatus({ tenant: TENANT, providerMessageId: 'wamid.early', status, at }),
+        ).toBe(0);
+      }
+      // The same message id in another tenant is another message: never applied here.
+      await store.recordDeliveryStatus({
+        tenant: OTHER_TENANT,
+        providerMessageId: 'wamid.early',
+        status: 'failed',
+        at: readAt,
+      });
+      expect(await store.applyParkedStatuses()).toBe(0);
+      await store.complete('t', [sentOutcome(s!.id, 'wamid.early')]);
+      expect(await store.applyParkedStatuses()).toBe(1);
+      const [row] = await store.listSteps(TENANT, { leadId: 'lead-1' });
+      expect(row).toMatchObject({ deliveryStatus: 'read', deliveredAt, readAt });
+      expect(await store.applyParkedStatuses()).toBe(0);
+    });
+
+    it('drops a parked status after an hour: statuses of messages follow-ups did not send', async () => {
+      const c = await campaign();
+      await store.enrol(enrolInput(c.id, 'lead-1'));
+      const [s] = await store.claimDue({ limit: 1, leaseMs: 10_000, token: 't' });
+      await store.recordDeliveryStatus({
+        tenant: TENANT,
+        providerMessageId: 'wamid.late',
+        status: 'read',
+        at: T0,
+      });
+      clock.advance(2 * HOUR);
+      expect(await store.applyParkedStatuses()).toBe(0);
+      await store.complete('t', [sentOutcome(s!.id, 'wamid.late')]);
+      expect(await store.applyParkedStatuses()).toBe(0);
+      expect((await store.listSteps(TENANT, { leadId: 'lead-1' }))[0]!.deliveryStatus).toBe('sent');
+    });
+
     it('records delivery statuses forward only, per tenant', async () => {
       const c = await campaign();
       await store.enrol(enrolInput(c.id, 'lead-1'));
@@ -516,8 +564,9 @@ for (const factory of storeFactories()) {
         expect(held?.id).toBe(enrolled.enrolled ? enrolled.step.id : undefined);
         const latest = await catalogue(db);
 
-        // Back to 0001: its lease index and storage options return, and a held step is `claimed` again.
-        expect((await migrate(db, followupsMigrations, { direction: 'down', steps: 1 })).reverted).toEqual([
+        // Back to 0001: its lease index, unique key and storage options return; a held step is `claimed` again.
+        expect((await migrate(db, followupsMigrations, { direction: 'down', steps: 2 })).reverted).toEqual([
+          'followups/0003_parked_statuses',
           'followups/0002_lean_queue',
         ]);
         const { rows: stored } = await db.query<{ status: string }>(
@@ -528,7 +577,10 @@ for (const factory of storeFactories()) {
         const previous = await catalogue(db);
         expect(previous.indexes).toContain('scheduled_follow_ups_lease_idx');
         expect(previous.constraints).toContain('scheduled_follow_ups_enrolment_id_step_id_key');
-        expect((await migrate(db, followupsMigrations)).applied).toEqual(['followups/0002_lean_queue']);
+        expect((await migrate(db, followupsMigrations)).applied).toEqual([
+          'followups/0002_lean_queue',
+          'followups/0003_parked_statuses',
+        ]);
         expect(await catalogue(db)).toEqual(latest);
         expect((await store.listSteps(TENANT, { leadId: 'lead-1' }))[0]).toMatchObject({
           status: 'claimed',
@@ -536,6 +588,7 @@ for (const factory of storeFactories()) {
         });
 
         expect((await migrate(db, followupsMigrations, { direction: 'down' })).reverted).toEqual([
+          'followups/0003_parked_statuses',
           'followups/0002_lean_queue',
           'followups/0001_init',
         ]);
@@ -546,6 +599,7 @@ for (const factory of storeFactories()) {
         expect((await migrate(db, followupsMigrations)).applied).toEqual([
           'followups/0001_init',
           'followups/0002_lean_queue',
+          'followups/0003_parked_statuses',
         ]);
         expect(await catalogue(db)).toEqual(latest);
         expect((await migrate(db, followupsMigrations)).applied).toEqual([]);
@@ -577,5 +631,18 @@ async function catalogue(db: SqlExecutor) {
     indexes: indexes.map((r) => r.indexname),
     options,
     constraints: constraints.map((r) => r.conname),
+  };
+}
+
+/** A step the provider accepted with this message id, and no step after it. */
+function sentOutcome(id: string, providerMessageId: string): StepOutcome {
+  return {
+    id,
+    kind: 'sent',
+    providerMessageId,
+    messageId: null,
+    messageKind: 'template',
+    idempotencyKey: `key-${id}`,
+    next: null,
   };
 }

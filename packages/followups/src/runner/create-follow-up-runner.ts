@@ -84,6 +84,8 @@ interface PlannedSend {
   zone: string;
 }
 
+const PARKED_SWEEP_EVERY_MS = 5_000;
+
 const leadKey = (tenant: string, leadId: string) => `${tenant}\u0000${leadId}`;
 const campaignKey = (row: ClaimedStep) =>
   `${row.clientAccountId}\u0000${row.campaignId}\u0000${row.campaignVersion}`;
@@ -366,7 +368,31 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
     }
   }
 
+  let nextParkedSweepAt = 0;
+
+  /**
+   * Applies delivery statuses that arrived before their batch recorded the
+   * provider's message id, every few seconds (a status usually beats the
+   * completion of the batch that sent its message by well under a second).
+   */
+  async function sweepParkedStatuses(): Promise<void> {
+    const t = clock.now().getTime();
+    if (t < nextParkedSweepAt) return;
+    nextParkedSweepAt = t + PARKED_SWEEP_EVERY_MS;
+    try {
+      await store!.applyParkedStatuses();
+    } catch (error) {
+      logger.warn({ err: error }, 'applying parked delivery statuses failed');
+    }
+  }
+
   async function tick(): Promise<number> {
+    const claimed = await runBatch();
+    await sweepParkedStatuses();
+    return claimed;
+  }
+
+  async function runBatch(): Promise<number> {
     const token = randomUUID();
     const rows = await store!.claimDue({ limit: batchSize, leaseMs, token });
     if (rows.length === 0) return 0;

@@ -8,16 +8,18 @@ import {
 } from '../campaigns/campaign.js';
 import { toLocalDateTime } from '../time/zoned-time.js';
 import { dailyRow } from './daily-row.js';
-import type {
-  AnalyticsCounts,
-  CampaignVersion,
-  DailyCounts,
-  Enrolment,
-  FollowUpStore,
-  RawCampaignAnalytics,
-  ScheduledStep,
-  SendCheck,
-  StepCounts,
+import {
+  type AnalyticsCounts,
+  type CampaignVersion,
+  type DailyCounts,
+  type DeliveryStatusInput,
+  type Enrolment,
+  type FollowUpStore,
+  PARKED_STATUS_TTL_MS,
+  type RawCampaignAnalytics,
+  type ScheduledStep,
+  type SendCheck,
+  type StepCounts,
 } from './ports.js';
 import { scheduledStepId, sendIdempotencyKey } from './send-idempotency-key.js';
 
@@ -50,6 +52,7 @@ export function createMemoryFollowUpStore(options: MemoryFollowUpStoreOptions = 
   const ledger = new Map<string, LedgerRow>();
   const listeners = new Set<() => void>();
   const now = () => clock.now();
+  const parked = new Map<string, DeliveryStatusInput & { parkedAt: Date }>();
   const copy = <T>(v: T): T => structuredClone(v);
 
   function notify() {
@@ -424,7 +427,28 @@ export function createMemoryFollowUpStore(options: MemoryFollowUpStoreOptions = 
         n++;
         applyDelivery(s, input.status, input.at);
       }
+      if (n === 0) {
+        const key = `${input.tenant}\u0000${input.providerMessageId}\u0000${input.status}`;
+        if (!parked.has(key)) parked.set(key, { ...input, at: new Date(input.at), parkedAt: now() });
+      }
       return n;
+    },
+
+    async applyParkedStatuses() {
+      const t = now().getTime();
+      const updated = new Set<ScheduledStep>();
+      // Oldest first, as they happened: the earliest delivered and read times are the ones kept.
+      for (const [key, p] of [...parked].sort((a, b) => a[1].at.getTime() - b[1].at.getTime())) {
+        let matched = false;
+        for (const s of steps.values()) {
+          if (s.clientAccountId !== p.tenant || s.providerMessageId !== p.providerMessageId) continue;
+          matched = true;
+          applyDelivery(s, p.status, p.at);
+          updated.add(s);
+        }
+        if (matched || t - p.parkedAt.getTime() > PARKED_STATUS_TTL_MS) parked.delete(key);
+      }
+      return updated.size;
     },
 
     async analytics(clientAccountId, campaignId, query = {}) {

@@ -156,4 +156,23 @@ CREATE INDEX scheduled_follow_ups_lease_idx ON scheduled_follow_ups (lease_until
 CREATE INDEX follow_up_sends_lead_idx ON follow_up_sends (client_account_id, lead_id, sent_at);
 `,
   },
+  {
+    id: 'followups/0003_parked_statuses',
+    // A delivery status can arrive before the batch that sent its message records the provider's
+    // id: it waits here until the runner applies it (or an hour passes: statuses of messages that
+    // follow-ups did not send are forwarded too, and are dropped).
+    up: `
+CREATE TABLE follow_up_parked_statuses (
+  client_account_id text NOT NULL,
+  provider_message_id text NOT NULL,
+  status text NOT NULL CHECK (status IN ('sent', 'delivered', 'read', 'failed')),
+  at timestamptz NOT NULL,
+  parked_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (client_account_id, provider_message_id, status)
+);
+`,
+    down: `
+DROP TABLE IF EXISTS follow_up_parked_statuses;
+`,
+  },
 ];

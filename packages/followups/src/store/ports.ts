@@ -147,6 +147,9 @@ export interface ExitInput {
   at?: Date;
 }
 
+/** How long a delivery status that matched no step is kept for a step that records its message later. */
+export const PARKED_STATUS_TTL_MS = 3_600_000;
+
 export interface DeliveryStatusInput {
   tenant: string;
   providerMessageId: string;
@@ -265,8 +268,18 @@ export interface FollowUpStore {
   /** Calls `onDue` when steps are scheduled (NOTIFY on Postgres); resolves to an unsubscribe. */
   subscribe(onDue: () => void): Promise<() => Promise<void>>;
 
-  /** Records a delivery status for a sent step; returns how many steps matched. */
+  /**
+   * Records a delivery status for a sent step; returns how many steps matched.
+   * A status that matches no step yet (its batch has not completed) is parked
+   * for `applyParkedStatuses`.
+   */
   recordDeliveryStatus(input: DeliveryStatusInput): Promise<number>;
+  /**
+   * Applies parked statuses whose step now has its provider message id,
+   * and drops those parked longer than `PARKED_STATUS_TTL_MS`; returns how
+   * many steps were updated. The runner calls it every few seconds.
+   */
+  applyParkedStatuses(): Promise<number>;
   analytics(
     clientAccountId: string,
     campaignId: string,

@@ -13,15 +13,16 @@ import {
   type ParsedCampaignInput,
 } from '../campaigns/campaign.js';
 import { dailyRow } from './daily-row.js';
-import type {
-  CampaignVersion,
-  ClaimedStep,
-  DailyCounts,
-  Enrolment,
-  FollowUpStore,
-  RawCampaignAnalytics,
-  ScheduledStep,
-  StepOutcome,
+import {
+  type CampaignVersion,
+  type ClaimedStep,
+  type DailyCounts,
+  type Enrolment,
+  type FollowUpStore,
+  PARKED_STATUS_TTL_MS,
+  type RawCampaignAnalytics,
+  type ScheduledStep,
+  type StepOutcome,
 } from './ports.js';
 import { scheduledStepId } from './send-idempotency-key.js';
 
@@ -78,6 +79,11 @@ function toStep(r: Row): ScheduledStep {
  */
 function stepsOf(enrolmentId: string): string {
   return `(s.id >= ${enrolmentId} || ':' AND s.id < ${enrolmentId} || ';')`;
+}
+
+/** A delivery status's place in sent → delivered → read → failed, as an SQL expression. */
+function statusRank(expression: string): string {
+  return `array_position(ARRAY['sent', 'delivered', 'read', 'failed'], ${expression})`;
 }
 
 /** A step's status as callers see it: a pending step with a lease is claimed. */
@@ -569,20 +575,66 @@ export function createPostgresFollowUpStore(
     },
 
     async recordDeliveryStatus(input) {
-      const { rowCount } = await db.query(
-        `UPDATE scheduled_follow_ups SET
-           delivered_at = CASE WHEN $3 IN ('delivered', 'read') THEN COALESCE(delivered_at, $4) ELSE delivered_at END,
-           read_at = CASE WHEN $3 = 'read' THEN COALESCE(read_at, $4) ELSE read_at END,
-           delivery_status = CASE
-             WHEN delivery_status IS NULL
-               OR array_position(ARRAY['sent', 'delivered', 'read', 'failed'], $3::text)
-                  > array_position(ARRAY['sent', 'delivered', 'read', 'failed'], delivery_status)
-             THEN $3 ELSE delivery_status END,
-           updated_at = $4
-         WHERE client_account_id = $1 AND provider_message_id = $2`,
-        [input.tenant, input.providerMessageId, input.status, input.at],
+      // One statement: update the step, or park the status when no step has the message id yet.
+      const { rows } = await db.query<Row>(
+        `WITH upd AS (
+           UPDATE scheduled_follow_ups SET
+             delivered_at = CASE WHEN $3 IN ('delivered', 'read') THEN COALESCE(delivered_at, $4) ELSE delivered_at END,
+             read_at = CASE WHEN $3 = 'read' THEN COALESCE(read_at, $4) ELSE read_at END,
+             delivery_status = CASE
+               WHEN delivery_status IS NULL OR ${statusRank('$3::text')} > ${statusRank('delivery_status')}
+               THEN $3 ELSE delivery_status END,
+             updated_at = $4
+           WHERE client_account_id = $1 AND provider_message_id = $2
+           RETURNING 1
+         ),
+         parked AS (
+           INSERT INTO follow_up_parked_statuses (client_account_id, provider_message_id, status, at, parked_at)
+           SELECT $1, $2, $3, $4, COALESCE($5::timestamptz, now()) WHERE NOT EXISTS (SELECT 1 FROM upd)
+           ON CONFLICT DO NOTHING
+           RETURNING 1
+         )
+         SELECT (SELECT count(*)::int FROM upd) AS n`,
+        [input.tenant, input.providerMessageId, input.status, input.at, nowParam()],
       );
-      return rowCount;
+      return Number(rows[0]?.n ?? 0);
+    },
+
+    async applyParkedStatuses() {
+      const { rows } = await db.query<Row>(
+        `WITH clock AS (SELECT COALESCE($1::timestamptz, now()) AS now),
+         p AS (
+           SELECT client_account_id, provider_message_id,
+             min(at) FILTER (WHERE status IN ('delivered', 'read')) AS delivered_at,
+             min(at) FILTER (WHERE status = 'read') AS read_at,
+             (array_agg(status ORDER BY ${statusRank('status')} DESC))[1] AS status,
+             max(at) AS at
+           FROM follow_up_parked_statuses GROUP BY client_account_id, provider_message_id
+         ),
+         applied AS (
+           UPDATE scheduled_follow_ups s SET
+             delivered_at = COALESCE(s.delivered_at, p.delivered_at),
+             read_at = COALESCE(s.read_at, p.read_at),
+             delivery_status = CASE
+               WHEN s.delivery_status IS NULL OR ${statusRank('p.status')} > ${statusRank('s.delivery_status')}
+               THEN p.status ELSE s.delivery_status END,
+             updated_at = greatest(s.updated_at, p.at)
+           FROM p
+           WHERE s.client_account_id = p.client_account_id AND s.provider_message_id = p.provider_message_id
+           RETURNING s.client_account_id, s.provider_message_id
+         ),
+         gone AS (
+           DELETE FROM follow_up_parked_statuses x
+           WHERE x.parked_at < (SELECT now FROM clock) - $2 * interval '1 millisecond'
+              OR EXISTS (SELECT 1 FROM applied a
+                         WHERE a.client_account_id = x.client_account_id
+                           AND a.provider_message_id = x.provider_message_id)
+           RETURNING 1
+         )
+         SELECT (SELECT count(*)::int FROM applied) AS n`,
+        [nowParam(), PARKED_STATUS_TTL_MS],
+      );
+      return Number(rows[0]?.n ?? 0);
     },
 
     async analytics(clientAccountId, campaignId, query = {}) {
