@@ -98,10 +98,11 @@ interface AttemptFailure {
  * An HTTP client for one provider on the Web `fetch` (Node's undici, or the
  * `fetch` option); p-retry is the one retry layer. Requests are built once
  * per call and each attempt is a single `fetch(url, init)`, so the client
- * adds little to a provider round trip (see the waba send-path benchmark). Idempotent methods are retried on
- * network errors, timeouts, 408, 429, 5xx and errors the classifier marks
- * retryable; POST and PATCH only when `retrySafe` or after a 429. Waits use
- * exponential backoff with full jitter, or the provider's `Retry-After`.
+ * adds little to a provider round trip (see the waba send-path benchmark).
+ * Idempotent methods are retried on network errors, timeouts, 408, 429, 5xx
+ * and errors the classifier marks retryable; POST and PATCH only when
+ * `retrySafe` or after a 429. Waits use exponential backoff with full
+ * jitter, or the provider's `Retry-After`.
  * Each attempt logs one debug line and each retry one warning, with secret
  * query parameters redacted and without headers or bodies.
  *
@@ -319,20 +320,19 @@ function transportError(
     });
   }
   // Only the failure's errno travels in the message: the URL (secrets included) stays out of it.
-  const raw = error;
-  if (isRawFetchFailure(raw)) {
-    const reason = errnoCode(raw);
+  if (isRawFetchFailure(error)) {
+    const reason = errnoCode(error);
     return new ProviderError(`${provider} could not be reached for ${where}${reason ? ` (${reason})` : ''}`, {
       provider,
       code: 'network_error',
       retryable: true,
-      cause: raw,
+      cause: error,
     });
   }
   return new ProviderError(`${provider} request ${where} failed`, {
     provider,
     code: 'request_failed',
-    cause: raw,
+    cause: error,
   });
 }
 

@@ -53,7 +53,7 @@ function toStep(r: Row): ScheduledStep {
     leadId: r.lead_id,
     stepId: r.step_id,
     stepIndex: Number(r.step_index),
-    // A claim leaves the status pending and sets the lease (see followups/0002_lease_in_place).
+    // A claim leaves the status pending and sets the lease (see followups/0002_lean_queue).
     status: r.status === 'pending' && r.lease_until ? 'claimed' : r.status,
     dueAt: new Date(r.due_at),
     attempts: Number(r.attempts),
