@@ -22,6 +22,8 @@ const URL_DEFAULT = 'postgres://postgres@127.0.0.1:5432/test';
 /** For profiling a single run: `onStart` is called right before the timed part begins. */
 export interface RunHooks {
   onStart?: () => void;
+  /** Workers draining at once (default 4, as the issue sets). */
+  workers?: number;
 }
 
 async function withSchema<T>(url: string, prefix: string, fn: (schema: string) => Promise<T>): Promise<T> {
@@ -40,7 +42,11 @@ export async function followUpsRun(url: string, hooks: RunHooks = {}): Promise<n
   return withSchema(url, 'bench_fu', async (schema) => {
     const db = await createPostgresDatabase({
       connectionString: url,
-      poolConfig: { max: 10, options: `-c search_path=${schema}` },
+      // Each worker holds one connection for LISTEN and uses about one more at a time.
+      poolConfig: {
+        max: Math.max(10, 2 * (hooks.workers ?? WORKERS) + 2),
+        options: `-c search_path=${schema}`,
+      },
     });
     try {
       await migrate(db, followupsMigrations);
@@ -89,7 +95,7 @@ export async function followUpsRun(url: string, hooks: RunHooks = {}): Promise<n
         tenants: { get: async () => tenant },
       };
       let n = 0;
-      const runners = Array.from({ length: WORKERS }, () =>
+      const runners = Array.from({ length: hooks.workers ?? WORKERS }, () =>
         createFollowUpRunner({
           store: counting,
           // biome-ignore lint/suspicious/noExplicitAny: the two reads the runner makes, served in process
