@@ -59,6 +59,17 @@ for (const factory of storeFactories()) {
       return followUps.createCampaign(campaignInput({ clientAccountId: tenantId, ...overrides }));
     }
 
+    /** A sender behaviour: the provider's delivered webhook lands while the batch is still sending. */
+    async function reportDeliveredWhileSending(_req: unknown, n: number) {
+      await followUps.recordDeliveryStatus({
+        tenant: tenantId,
+        providerMessageId: `wamid.${n}`,
+        status: 'delivered',
+        at: clock.now(),
+      });
+      return undefined;
+    }
+
     async function stepsOf(leadId = lead.id) {
       return (await store.listSteps(tenantId, { leadId })).map((s) => [
         s.stepId,
@@ -151,16 +162,7 @@ for (const factory of storeFactories()) {
     it('a delivery status that arrives before the batch completes is applied by the runner', async () => {
       await nurture();
       await followUps.handleLeadEvent({ type: 'lead_created', tenant: tenantId, leadId: lead.id });
-      sender.behaviour = async (_req, n) => {
-        // The webhook for this message lands while the batch is still sending.
-        await followUps.recordDeliveryStatus({
-          tenant: tenantId,
-          providerMessageId: `wamid.${n}`,
-          status: 'delivered',
-          at: clock.now(),
-        });
-        return undefined;
-      };
+      sender.behaviour = reportDeliveredWhileSending;
       expect(await runner().tick()).toBe(1);
       const [step] = await store.listSteps(tenantId, { leadId: lead.id });
       expect(step).toMatchObject({
@@ -430,6 +432,34 @@ for (const factory of storeFactories()) {
         await new Promise((resolve) => setTimeout(resolve, 300));
         await followUps.handleLeadEvent({ type: 'lead_created', tenant: tenantId, leadId: lead.id });
         await expect.poll(() => sender.sent.length, { timeout: 5000, interval: 20 }).toBe(1);
+      } finally {
+        await r.stop();
+      }
+    });
+
+    it('an idle runner wakes to apply a status parked during its last batch, not a poll later', async () => {
+      await nurture();
+      const other = await core.leads.create({
+        clientAccountId: tenantId,
+        phone: '+919812345679',
+        name: 'Ravi',
+      });
+      sender.behaviour = reportDeliveredWhileSending;
+      const r = runner({ pollIntervalMs: 60_000, parkedStatusSweepMs: 200 });
+      await r.start();
+      try {
+        await followUps.handleLeadEvent({ type: 'lead_created', tenant: tenantId, leadId: lead.id });
+        await expect.poll(() => sender.sent.length, { timeout: 5000, interval: 20 }).toBe(1);
+        // The first batch's sweep ran; the second batch's status waits for the next one.
+        await followUps.handleLeadEvent({ type: 'lead_created', tenant: tenantId, leadId: other.id });
+        await expect.poll(() => sender.sent.length, { timeout: 5000, interval: 20 }).toBe(2);
+        clock.advance(200);
+        await expect
+          .poll(async () => (await store.listSteps(tenantId, { leadId: other.id }))[0]?.deliveryStatus, {
+            timeout: 5000,
+            interval: 20,
+          })
+          .toBe('delivered');
       } finally {
         await r.stop();
       }

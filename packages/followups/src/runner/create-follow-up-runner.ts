@@ -50,6 +50,8 @@ export interface FollowUpRunnerOptions {
   backoff?: BackoffOptions | ((attempt: number) => number);
   /** How long a step of a paused campaign waits before it is looked at again (default 15 min). */
   pausedRetryMs?: number;
+  /** How often parked delivery statuses are applied at most (default 5 s); see `recordDeliveryStatus`. */
+  parkedStatusSweepMs?: number;
 }
 
 export interface FollowUpRunner {
@@ -83,8 +85,6 @@ interface PlannedSend {
   stepIndex: number;
   zone: string;
 }
-
-const PARKED_SWEEP_EVERY_MS = 5_000;
 
 const leadKey = (tenant: string, leadId: string) => `${tenant}\u0000${leadId}`;
 const campaignKey = (row: ClaimedStep) =>
@@ -368,17 +368,21 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
     }
   }
 
+  const parkedStatusSweepMs = options.parkedStatusSweepMs ?? 5_000;
   let nextParkedSweepAt = 0;
+  /** A batch completed since the last sweep: statuses parked while it ran can be applied now. */
+  let sweepOwed = false;
 
   /**
    * Applies delivery statuses that arrived before their batch recorded the
-   * provider's message id, every few seconds (a status usually beats the
-   * completion of the batch that sent its message by well under a second).
+   * provider's message id, at most every few seconds (a status usually beats
+   * the completion of the batch that sent its message by well under a second).
    */
   async function sweepParkedStatuses(): Promise<void> {
     const t = clock.now().getTime();
     if (t < nextParkedSweepAt) return;
-    nextParkedSweepAt = t + PARKED_SWEEP_EVERY_MS;
+    nextParkedSweepAt = t + parkedStatusSweepMs;
+    sweepOwed = false;
     try {
       await store!.applyParkedStatuses();
     } catch (error) {
@@ -388,6 +392,7 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
 
   async function tick(): Promise<number> {
     const claimed = await runBatch();
+    if (claimed > 0) sweepOwed = true;
     await sweepParkedStatuses();
     return claimed;
   }
@@ -491,6 +496,8 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
       } catch (error) {
         logger.warn({ err: error }, 'reading the next due time failed');
       }
+      // An idle worker still wakes for a sweep it owes, so a parked status waits seconds, not a poll.
+      if (sweepOwed) wait = Math.min(wait, Math.max(0, nextParkedSweepAt - clock.now().getTime()));
       // Rows due but held by other workers would otherwise make an idle worker spin.
       if (running) await sleep(Math.max(wait, claimed > 0 ? 10 : 250));
     }
