@@ -129,14 +129,27 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const clientHeaders: Record<string, string> = {};
   for (const [name, value] of Object.entries(options.headers ?? {}))
     clientHeaders[name.toLowerCase()] = value;
+  // A provider calls a handful of paths (one per sending number): each is joined and parsed once.
+  const targets = new Map<string, { href: string; pathname: string }>();
+  const targetOf = (path: string) => {
+    let target = targets.get(path);
+    if (!target) {
+      const url = buildUrl(base, path, undefined);
+      target = { href: url.href, pathname: url.pathname };
+      if (targets.size >= 1000) targets.clear();
+      targets.set(path, target);
+    }
+    return target;
+  };
 
   return {
     provider,
     async request<T>(request: HttpRequest): Promise<HttpResponse<T>> {
       const method = request.method.toUpperCase() as HttpMethod;
-      const url = buildUrl(base, request.path, request.searchParams);
-      const href = url.href;
-      const where = `${method} ${url.pathname}`;
+      const { href, pathname } = request.searchParams
+        ? buildUrl(base, request.path, request.searchParams)
+        : targetOf(request.path);
+      const where = `${method} ${pathname}`;
       if (request.json !== undefined && request.form !== undefined) {
         throw new LeadRelayError('A request takes either json or form, not both', {
           code: 'http_request_invalid',
@@ -155,12 +168,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         if (value === undefined) delete headers[name.toLowerCase()];
         else headers[name.toLowerCase()] = value;
       }
-      const failures = new WeakMap<object, AttemptFailure>();
+      // Attempts run one after another: the failure shouldRetry looks at is the last one recorded.
+      let lastFailure: { error: unknown; info: AttemptFailure } | null = null;
       let logUrl: string | undefined;
       // With the default logger nothing is written: skip building the lines (a send's hot path).
       const logging = logger !== noopLogger;
       const logLine = (attemptNumber: number) => {
-        logUrl ??= redactUrl(url);
+        logUrl ??= redactUrl(href);
         return { provider, method, url: logUrl, attempt: attemptNumber };
       };
 
@@ -194,7 +208,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
               'http attempt failed',
             );
           }
-          failures.set(failure, {});
+          lastFailure = { error: failure, info: {} };
           throw failure;
         } finally {
           clearTimeout(timer);
@@ -218,10 +232,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         const error =
           options.classifyError?.(response, body.value) ??
           defaultError({ provider, where, response, body: body.value, retryAfterMs });
-        failures.set(error, {
-          httpStatus: response.status,
-          ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-        });
+        lastFailure = {
+          error,
+          info: {
+            httpStatus: response.status,
+            ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+          },
+        };
         throw error;
       };
 
@@ -231,7 +248,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         minTimeout: 0,
         ...(request.signal ? { signal: request.signal } : {}),
         shouldRetry: async ({ error, attemptNumber }) => {
-          const failure = failures.get(error);
+          const failure = lastFailure?.error === error ? lastFailure.info : undefined;
           if (!failure || !isLeadRelayError(error) || !error.retryable) return false;
           const repeatable =
             IDEMPOTENT.has(method) || request.retrySafe === true || failure.httpStatus === 429;
