@@ -22,7 +22,7 @@ export interface MarketingPause {
 export interface PolicyRuleSet {
   /** Stable id recorded with each decision, e.g. `pmp-2025-07`. */
   id: string;
-  /** ISO timestamp from which the set applies. */
+  /** ISO timestamp from which the set applies (read once per rule set object: treat sets as immutable). */
   effectiveFrom: string;
   description: string;
   /** `CBP` (per conversation) or `PMP` (per message). */
