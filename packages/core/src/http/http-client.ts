@@ -142,134 +142,140 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     return target;
   };
 
+  const send = <T>(request: HttpRequest): Promise<HttpResponse<T>> => {
+    const method = request.method.toUpperCase() as HttpMethod;
+    const { href, pathname } = request.searchParams
+      ? buildUrl(base, request.path, request.searchParams)
+      : targetOf(request.path);
+    const where = `${method} ${pathname}`;
+    if (request.json !== undefined && request.form !== undefined) {
+      throw new LeadRelayError('A request takes either json or form, not both', {
+        code: 'http_request_invalid',
+      });
+    }
+    const headers: Record<string, string> = { ...clientHeaders };
+    let payload: string | undefined;
+    if (request.json !== undefined) {
+      payload = JSON.stringify(request.json);
+      headers['content-type'] = 'application/json';
+    } else if (request.form !== undefined) {
+      payload = toParams(request.form).toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded;charset=UTF-8';
+    }
+    for (const [name, value] of Object.entries(request.headers ?? {})) {
+      if (value === undefined) delete headers[name.toLowerCase()];
+      else headers[name.toLowerCase()] = value;
+    }
+    // Attempts run one after another: the failure shouldRetry looks at is the last one recorded.
+    let lastFailure: { error: unknown; info: AttemptFailure } | null = null;
+    let logUrl: string | undefined;
+    // With the default logger nothing is written: skip building the lines (a send's hot path).
+    const logging = logger !== noopLogger;
+    const logLine = (attemptNumber: number) => {
+      logUrl ??= redactUrl(href);
+      return { provider, method, url: logUrl, attempt: attemptNumber };
+    };
+
+    const attempt = async (attemptNumber: number): Promise<HttpResponse<T>> => {
+      const started = performance.now();
+      // A timer cleared when the attempt ends (AbortSignal.timeout would stay armed for timeoutMs
+      // after every request); it covers reading the body too.
+      const timeout = new AbortController();
+      const timer = setTimeout(
+        () => timeout.abort(new DOMException(`No answer within ${timeoutMs} ms`, 'TimeoutError')),
+        timeoutMs,
+      );
+      const signal = request.signal ? AbortSignal.any([request.signal, timeout.signal]) : timeout.signal;
+      let response: Response;
+      let text: string;
+      try {
+        response = await fetchImpl(href, { method, headers, body: payload, signal });
+        text = await response.text();
+      } catch (error) {
+        const durationMs = Math.round(performance.now() - started);
+        if (request.signal?.aborted) throw request.signal.reason;
+        const failure = transportError(error, {
+          provider,
+          where,
+          timedOut: timeout.signal.aborted,
+          timeoutMs,
+        });
+        if (logging) {
+          logger.debug({ ...logLine(attemptNumber), error: failure.code, durationMs }, 'http attempt failed');
+        }
+        lastFailure = { error: failure, info: {} };
+        throw failure;
+      } finally {
+        clearTimeout(timer);
+      }
+      if (logging) {
+        const durationMs = Math.round(performance.now() - started);
+        logger.debug({ ...logLine(attemptNumber), status: response.status, durationMs }, 'http attempt');
+      }
+      const body = readBody(text, response.headers.get('content-type'));
+      if (response.ok) {
+        if (body.invalidJson) {
+          throw new ProviderError(`${provider} answered ${where} with invalid JSON`, {
+            provider,
+            code: 'invalid_response',
+            httpStatus: response.status,
+          });
+        }
+        return { status: response.status, headers: response.headers, data: body.value as T };
+      }
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+      const error =
+        options.classifyError?.(response, body.value) ??
+        defaultError({ provider, where, response, body: body.value, retryAfterMs });
+      lastFailure = {
+        error,
+        info: {
+          httpStatus: response.status,
+          ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+        },
+      };
+      throw error;
+    };
+
+    return pRetry(attempt, {
+      retries: request.retries ?? defaultRetries,
+      // The wait happens in shouldRetry, where the delay can follow Retry-After.
+      minTimeout: 0,
+      ...(request.signal ? { signal: request.signal } : {}),
+      shouldRetry: async ({ error, attemptNumber }) => {
+        const failure = lastFailure?.error === error ? lastFailure.info : undefined;
+        if (!failure || !isLeadRelayError(error) || !error.retryable) return false;
+        const repeatable = IDEMPOTENT.has(method) || request.retrySafe === true || failure.httpStatus === 429;
+        if (!repeatable) return false;
+        if (failure.retryAfterMs !== undefined && failure.retryAfterMs > maxRetryAfterMs) return false;
+        const delayMs =
+          failure.retryAfterMs ??
+          backoffDelay({ attempt: attemptNumber, minMs: minRetryDelayMs, maxMs: maxRetryDelayMs });
+        logger.warn(
+          {
+            ...logLine(attemptNumber),
+            ...(failure.httpStatus !== undefined ? { status: failure.httpStatus } : {}),
+            error: error.code,
+            delayMs,
+          },
+          'http retry',
+        );
+        await sleep(delayMs, request.signal);
+        return true;
+      },
+    });
+  };
+
   return {
     provider,
-    async request<T>(request: HttpRequest): Promise<HttpResponse<T>> {
-      const method = request.method.toUpperCase() as HttpMethod;
-      const { href, pathname } = request.searchParams
-        ? buildUrl(base, request.path, request.searchParams)
-        : targetOf(request.path);
-      const where = `${method} ${pathname}`;
-      if (request.json !== undefined && request.form !== undefined) {
-        throw new LeadRelayError('A request takes either json or form, not both', {
-          code: 'http_request_invalid',
-        });
+    // Not an async function: p-retry's promise is handed back as is (no extra async frame per
+    // request); a request refused before any attempt still rejects instead of throwing.
+    request<T>(request: HttpRequest): Promise<HttpResponse<T>> {
+      try {
+        return send<T>(request);
+      } catch (error) {
+        return Promise.reject(error);
       }
-      const headers: Record<string, string> = { ...clientHeaders };
-      let payload: string | undefined;
-      if (request.json !== undefined) {
-        payload = JSON.stringify(request.json);
-        headers['content-type'] = 'application/json';
-      } else if (request.form !== undefined) {
-        payload = toParams(request.form).toString();
-        headers['content-type'] = 'application/x-www-form-urlencoded;charset=UTF-8';
-      }
-      for (const [name, value] of Object.entries(request.headers ?? {})) {
-        if (value === undefined) delete headers[name.toLowerCase()];
-        else headers[name.toLowerCase()] = value;
-      }
-      // Attempts run one after another: the failure shouldRetry looks at is the last one recorded.
-      let lastFailure: { error: unknown; info: AttemptFailure } | null = null;
-      let logUrl: string | undefined;
-      // With the default logger nothing is written: skip building the lines (a send's hot path).
-      const logging = logger !== noopLogger;
-      const logLine = (attemptNumber: number) => {
-        logUrl ??= redactUrl(href);
-        return { provider, method, url: logUrl, attempt: attemptNumber };
-      };
-
-      const attempt = async (attemptNumber: number): Promise<HttpResponse<T>> => {
-        const started = performance.now();
-        // A timer cleared when the attempt ends (AbortSignal.timeout would stay armed for timeoutMs
-        // after every request); it covers reading the body too.
-        const timeout = new AbortController();
-        const timer = setTimeout(
-          () => timeout.abort(new DOMException(`No answer within ${timeoutMs} ms`, 'TimeoutError')),
-          timeoutMs,
-        );
-        const signal = request.signal ? AbortSignal.any([request.signal, timeout.signal]) : timeout.signal;
-        let response: Response;
-        let text: string;
-        try {
-          response = await fetchImpl(href, { method, headers, body: payload, signal });
-          text = await response.text();
-        } catch (error) {
-          const durationMs = Math.round(performance.now() - started);
-          if (request.signal?.aborted) throw request.signal.reason;
-          const failure = transportError(error, {
-            provider,
-            where,
-            timedOut: timeout.signal.aborted,
-            timeoutMs,
-          });
-          if (logging) {
-            logger.debug(
-              { ...logLine(attemptNumber), error: failure.code, durationMs },
-              'http attempt failed',
-            );
-          }
-          lastFailure = { error: failure, info: {} };
-          throw failure;
-        } finally {
-          clearTimeout(timer);
-        }
-        if (logging) {
-          const durationMs = Math.round(performance.now() - started);
-          logger.debug({ ...logLine(attemptNumber), status: response.status, durationMs }, 'http attempt');
-        }
-        const body = readBody(text, response.headers.get('content-type'));
-        if (response.ok) {
-          if (body.invalidJson) {
-            throw new ProviderError(`${provider} answered ${where} with invalid JSON`, {
-              provider,
-              code: 'invalid_response',
-              httpStatus: response.status,
-            });
-          }
-          return { status: response.status, headers: response.headers, data: body.value as T };
-        }
-        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-        const error =
-          options.classifyError?.(response, body.value) ??
-          defaultError({ provider, where, response, body: body.value, retryAfterMs });
-        lastFailure = {
-          error,
-          info: {
-            httpStatus: response.status,
-            ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-          },
-        };
-        throw error;
-      };
-
-      return pRetry(attempt, {
-        retries: request.retries ?? defaultRetries,
-        // The wait happens in shouldRetry, where the delay can follow Retry-After.
-        minTimeout: 0,
-        ...(request.signal ? { signal: request.signal } : {}),
-        shouldRetry: async ({ error, attemptNumber }) => {
-          const failure = lastFailure?.error === error ? lastFailure.info : undefined;
-          if (!failure || !isLeadRelayError(error) || !error.retryable) return false;
-          const repeatable =
-            IDEMPOTENT.has(method) || request.retrySafe === true || failure.httpStatus === 429;
-          if (!repeatable) return false;
-          if (failure.retryAfterMs !== undefined && failure.retryAfterMs > maxRetryAfterMs) return false;
-          const delayMs =
-            failure.retryAfterMs ??
-            backoffDelay({ attempt: attemptNumber, minMs: minRetryDelayMs, maxMs: maxRetryDelayMs });
-          logger.warn(
-            {
-              ...logLine(attemptNumber),
-              ...(failure.httpStatus !== undefined ? { status: failure.httpStatus } : {}),
-              error: error.code,
-              delayMs,
-            },
-            'http retry',
-          );
-          await sleep(delayMs, request.signal);
-          return true;
-        },
-      });
     },
   };
 }

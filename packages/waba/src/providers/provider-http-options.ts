@@ -49,16 +49,18 @@ export function providerHttpClient(
       return before ? before().then(() => send(input, init)) : send(input, init);
     },
   });
+  const limited = async <T>(request: HttpRequest, beforeAttempt: () => Promise<void>) => {
+    // The first wait happens before the attempt's timeout starts; retries wait inside theirs.
+    await beforeAttempt();
+    let attempts = 0;
+    const onAttempt = async () => {
+      if (attempts++ > 0) await beforeAttempt();
+    };
+    return hook.run(onAttempt, () => http.request<T>(request));
+  };
   return {
-    async request(request, beforeAttempt) {
-      if (!beforeAttempt) return http.request(request);
-      // The first wait happens before the attempt's timeout starts; retries wait inside theirs.
-      await beforeAttempt();
-      let attempts = 0;
-      const onAttempt = async () => {
-        if (attempts++ > 0) await beforeAttempt();
-      };
-      return hook.run(onAttempt, () => http.request(request));
-    },
+    // Without a hook the client's own promise is handed back as is: no extra async frame per send.
+    request: (request, beforeAttempt) =>
+      beforeAttempt ? limited(request, beforeAttempt) : http.request(request),
   };
 }
