@@ -19,8 +19,8 @@ const WORKERS = 4;
 const BATCH = 100;
 const URL_DEFAULT = 'postgres://postgres@127.0.0.1:5432/test';
 
-/** For profiling a single run: `onStart` is called right before the timed part begins. */
-export interface RunHooks {
+/** One drain's settings: `onStart` is called right before the timed part begins (for profiling). */
+export interface DrainOptions {
   onStart?: () => void;
   /** Workers draining at once (default 4, as the issue sets). */
   workers?: number;
@@ -38,13 +38,13 @@ async function withSchema<T>(url: string, prefix: string, fn: (schema: string) =
   }
 }
 
-export async function followUpsRun(url: string, hooks: RunHooks = {}): Promise<number> {
+export async function followUpsRun(url: string, options: DrainOptions = {}): Promise<number> {
   return withSchema(url, 'bench_fu', async (schema) => {
     const db = await createPostgresDatabase({
       connectionString: url,
       // Each worker holds one connection for LISTEN and uses about one more at a time.
       poolConfig: {
-        max: Math.max(10, 2 * (hooks.workers ?? WORKERS) + 2),
+        max: Math.max(10, 2 * (options.workers ?? WORKERS) + 2),
         options: `-c search_path=${schema}`,
       },
     });
@@ -95,7 +95,7 @@ export async function followUpsRun(url: string, hooks: RunHooks = {}): Promise<n
         tenants: { get: async () => tenant },
       };
       let n = 0;
-      const runners = Array.from({ length: hooks.workers ?? WORKERS }, () =>
+      const runners = Array.from({ length: options.workers ?? WORKERS }, () =>
         createFollowUpRunner({
           store: counting,
           // biome-ignore lint/suspicious/noExplicitAny: the two reads the runner makes, served in process
@@ -107,7 +107,7 @@ export async function followUpsRun(url: string, hooks: RunHooks = {}): Promise<n
           sender: { send: async () => ({ providerMessageId: `wamid.${++n}` }) },
         }),
       );
-      hooks.onStart?.();
+      options.onStart?.();
       const started = performance.now();
       await Promise.all(runners.map((r) => r.start()));
       await finished;
@@ -124,7 +124,7 @@ export async function followUpsRun(url: string, hooks: RunHooks = {}): Promise<n
   });
 }
 
-export async function pgBossRun(url: string, hooks: RunHooks = {}): Promise<number> {
+export async function pgBossRun(url: string, options: DrainOptions = {}): Promise<number> {
   return withSchema(url, 'bench_pgboss', async (schema) => {
     const boss = new PgBoss({ connectionString: url, schema, max: 10, supervise: false, schedule: false });
     boss.on('error', () => {});
@@ -138,7 +138,7 @@ export async function pgBossRun(url: string, hooks: RunHooks = {}): Promise<numb
         );
       }
       let completed = 0;
-      hooks.onStart?.();
+      options.onStart?.();
       const started = performance.now();
       await Promise.all(
         Array.from({ length: WORKERS }, async () => {

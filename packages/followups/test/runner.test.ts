@@ -70,6 +70,20 @@ for (const factory of storeFactories()) {
       return undefined;
     }
 
+    function secondLead(): Promise<Lead> {
+      return core.leads.create({ clientAccountId: tenantId, phone: '+919812345679', name: 'Ravi' });
+    }
+
+    /** The campaign, then Priya enrolled and Ravi a second later: one batch holds both, Priya first. */
+    async function twoLeadsDue(): Promise<Lead> {
+      const other = await secondLead();
+      await nurture();
+      await followUps.handleLeadEvent({ type: 'lead_created', tenant: tenantId, leadId: lead.id });
+      clock.advance(1000);
+      await followUps.handleLeadEvent({ type: 'lead_created', tenant: tenantId, leadId: other.id });
+      return other;
+    }
+
     async function stepsOf(leadId = lead.id) {
       return (await store.listSteps(tenantId, { leadId })).map((s) => [
         s.stepId,
@@ -215,15 +229,7 @@ for (const factory of storeFactories()) {
     });
 
     it('a reply to one lead while the batch is sending to another stops the later send', async () => {
-      const other = await core.leads.create({
-        clientAccountId: tenantId,
-        phone: '+919812345679',
-        name: 'Ravi',
-      });
-      await nurture();
-      await followUps.handleLeadEvent({ type: 'lead_created', tenant: tenantId, leadId: lead.id });
-      clock.advance(1000);
-      await followUps.handleLeadEvent({ type: 'lead_created', tenant: tenantId, leadId: other.id });
+      const other = await twoLeadsDue();
       sender.behaviour = async (req) => {
         if (req.leadId === lead.id)
           await followUps.handleExitEvent({ type: 'replied', tenant: tenantId, leadId: other.id });
@@ -439,11 +445,7 @@ for (const factory of storeFactories()) {
 
     it('an idle runner wakes to apply a status parked during its last batch, not a poll later', async () => {
       await nurture();
-      const other = await core.leads.create({
-        clientAccountId: tenantId,
-        phone: '+919812345679',
-        name: 'Ravi',
-      });
+      const other = await secondLead();
       sender.behaviour = reportDeliveredWhileSending;
       const r = runner({ pollIntervalMs: 60_000, parkedStatusSweepMs: 200 });
       await r.start();
@@ -466,15 +468,7 @@ for (const factory of storeFactories()) {
     });
 
     it('records the sends already made when a later chunk of the batch fails', async () => {
-      const other = await core.leads.create({
-        clientAccountId: tenantId,
-        phone: '+919812345679',
-        name: 'Ravi',
-      });
-      await nurture();
-      await followUps.handleLeadEvent({ type: 'lead_created', tenant: tenantId, leadId: lead.id });
-      clock.advance(1000);
-      await followUps.handleLeadEvent({ type: 'lead_created', tenant: tenantId, leadId: other.id });
+      const other = await twoLeadsDue();
       const check = store.checkBeforeSend.bind(store);
       let calls = 0;
       store.checkBeforeSend = async (...args) => {

@@ -234,7 +234,8 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
     const now = ctx.now;
     if (check.enrolmentStatus !== 'active') return { id: row.id, kind: 'exited', reason: 'campaign_stopped' };
     const compiled = loaded(ctx.campaigns.get(campaignKey(row)));
-    const lead = loaded(ctx.leads.get(leadKey(row.clientAccountId, row.leadId))) ?? null;
+    const thisLead = leadKey(row.clientAccountId, row.leadId);
+    const lead = loaded(ctx.leads.get(thisLead)) ?? null;
     const tenant = ctx.tenants.get(row.clientAccountId) ?? null;
     if (!compiled || check.campaignStatus === null || check.campaignStatus === 'archived') {
       return { id: row.id, kind: 'exited', reason: 'campaign_stopped' };
@@ -260,8 +261,7 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
       campaign: compiled.definition.schedule.timeZone ?? null,
       tenant: tenant?.timeZone ?? null,
     }).timeZone;
-    const sendsKey = leadKey(row.clientAccountId, row.leadId);
-    const inBatch = ctx.sendsInBatch.get(sendsKey);
+    const inBatch = ctx.sendsInBatch.get(thisLead);
     const decision = decideStep({
       campaign: compiled,
       step,
@@ -287,7 +287,7 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
         };
     }
     if (inBatch) inBatch.count++;
-    else ctx.sendsInBatch.set(sendsKey, { count: 1, first: now });
+    else ctx.sendsInBatch.set(thisLead, { count: 1, first: now });
     return { kind: 'send', row, to: lead.phone, decision, compiled, stepIndex: step.index, zone };
   }
 
