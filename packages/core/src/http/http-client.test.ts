@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LeadRelayError, ProviderError } from '../errors/errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -363,6 +364,73 @@ describe('createHttpClient: transport failures', () => {
       client({ timeoutMs: 150, retries: 0 }).request({ method: 'GET', path: '/x' }),
     );
     expect(error.code).toBe('timeout');
+  });
+
+  it('with a fetch of its own, times out the whole attempt with a timer', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"partial":');
+    };
+    const started = performance.now();
+    const error = await failure(
+      client({ timeoutMs: 150, retries: 0, fetch: (input, init) => fetch(input, init) }).request({
+        method: 'GET',
+        path: '/x',
+      }),
+    );
+    expect(error.code).toBe('timeout');
+    // The timer is exact; the connection's own timeouts (without a fetch option) tick about once a second.
+    expect(performance.now() - started).toBeLessThan(900);
+  });
+
+  it('sends through the process’s global dispatcher, read per request, with the timeout on each request', async () => {
+    handler = (_req, res) => send(res, 200, '{}');
+    const original = getGlobalDispatcher();
+    const seen: (number | null | undefined)[] = [];
+    const http = client({ timeoutMs: 1_234 });
+    // Installed after the client exists, as a proxy agent set at start-up would be.
+    setGlobalDispatcher(
+      original.compose((dispatch) => (options, handler) => {
+        seen.push(options.headersTimeout, options.bodyTimeout);
+        return dispatch(options, handler);
+      }),
+    );
+    try {
+      await http.request({ method: 'GET', path: '/x' });
+    } finally {
+      setGlobalDispatcher(original);
+    }
+    expect(seen).toEqual([1_234, 1_234]);
+  });
+
+  it('rejects with the caller’s abort reason while a request hangs', async () => {
+    handler = () => {}; // never answers
+    const controller = new AbortController();
+    const pending = client().request({ method: 'GET', path: '/hang', signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('shutting down')), 50);
+    await expect(pending).rejects.toThrow('shutting down');
+    expect(received).toHaveLength(1);
+  });
+
+  it('awaits beforeAttempt before every attempt, retries included', async () => {
+    handler = (_req, res, index) => (index === 0 ? send(res, 503, '{}') : send(res, 200, '{"ok":true}'));
+    const log: string[] = [];
+    const http = client({
+      fetch: (input, init) => {
+        log.push('fetch');
+        return fetch(input, init);
+      },
+    });
+    const result = await http.request({
+      method: 'GET',
+      path: '/x',
+      beforeAttempt: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        log.push('before');
+      },
+    });
+    expect(result.data).toEqual({ ok: true });
+    expect(log).toEqual(['before', 'fetch', 'before', 'fetch']);
   });
 
   it('maps a refused connection to a retryable network_error', async () => {

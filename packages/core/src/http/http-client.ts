@@ -31,6 +31,11 @@ export interface HttpRequest {
   retries?: number;
   /** Cancels the request and any wait before a retry; the promise rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Awaited before every attempt, retries included, outside the attempt's
+   * timeout: a rate limiter here spaces what goes on the wire.
+   */
+  beforeAttempt?: () => Promise<void>;
 }
 
 export interface HttpResponse<T> {
@@ -52,7 +57,13 @@ export type ClassifyError = (response: Response, body: unknown) => LeadRelayErro
  * options (Graph, Gupshup, Cloud API) take over unchanged.
  */
 export interface HttpTransportOptions {
-  /** Per attempt, headers and body included. Default 10 000. */
+  /**
+   * Per attempt. On Node's own `fetch` (no `fetch` option) the connection
+   * enforces it: the wait for the response headers and each pause in the
+   * body, to within about a second (undici's coarse timers); connecting keeps
+   * undici's own limit (10 s). With a `fetch` option, a timer aborts the
+   * whole attempt, body included. Default 10 000.
+   */
   timeoutMs?: number;
   /** Retries after the first attempt. Default 3. */
   retries?: number;
@@ -66,6 +77,12 @@ export interface HttpTransportOptions {
    * so a queue can reschedule the work. Default 60 000.
    */
   maxRetryAfterMs?: number;
+  /**
+   * A `fetch` of your own (a proxy, another runtime). Without it each
+   * request goes through `globalThis.fetch`, read when the request is made
+   * (so an interceptor installed later, such as msw in tests, sees it),
+   * over the process's global undici dispatcher (its pool and any proxy).
+   */
   fetch?: typeof globalThis.fetch;
   logger?: Logger;
 }
@@ -124,7 +141,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const logger = options.logger ?? noopLogger;
   const base = new URL(options.baseUrl);
 
-  const fetchImpl = options.fetch ?? globalThis.fetch;
+  // Node's fetch takes the timeout from this dispatcher: an abort signal would cost undici a
+  // listener, a WeakRef and a finalizer on every request (a few percent of a loopback round trip).
+  const timeouts = options.fetch ? undefined : timeoutDispatcher(timeoutMs);
   // Header names are case-insensitive: kept lower-case so a request's header replaces the client's.
   const clientHeaders: Record<string, string> = {};
   for (const [name, value] of Object.entries(options.headers ?? {}))
@@ -162,7 +181,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       payload = toParams(request.form).toString();
       headers['content-type'] = 'application/x-www-form-urlencoded;charset=UTF-8';
     }
-    for (const [name, value] of Object.entries(request.headers ?? {})) {
+    const extra = request.headers;
+    for (const name in extra) {
+      const value = extra[name];
       if (value === undefined) delete headers[name.toLowerCase()];
       else headers[name.toLowerCase()] = value;
     }
@@ -177,36 +198,60 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     };
 
     const attempt = async (attemptNumber: number): Promise<HttpResponse<T>> => {
-      const started = performance.now();
-      // A timer cleared when the attempt ends (AbortSignal.timeout would stay armed for timeoutMs
-      // after every request); it covers reading the body too.
-      const timeout = new AbortController();
-      const timer = setTimeout(
-        () => timeout.abort(new DOMException(`No answer within ${timeoutMs} ms`, 'TimeoutError')),
-        timeoutMs,
-      );
-      const signal = request.signal ? AbortSignal.any([request.signal, timeout.signal]) : timeout.signal;
+      if (request.beforeAttempt) await request.beforeAttempt();
+      const started = logging ? performance.now() : 0;
+      let timeout: AbortController | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       let response: Response;
       let text: string;
       try {
-        response = await fetchImpl(href, { method, headers, body: payload, signal });
+        // Until Node's fetch has created its global dispatcher (the first request of the process),
+        // and on runtimes without one, the timer below does the job.
+        if (timeouts && globalDispatcher()) {
+          const init: RequestInit & { dispatcher: UndiciDispatcher } = {
+            method,
+            headers,
+            body: payload,
+            dispatcher: timeouts,
+          };
+          if (request.signal) init.signal = request.signal;
+          response = await globalThis.fetch(href, init);
+        } else {
+          // A timer cleared when the attempt ends (AbortSignal.timeout would stay armed for
+          // timeoutMs after every request); it covers reading the body too.
+          const controller = new AbortController();
+          timeout = controller;
+          timer = setTimeout(
+            () => controller.abort(new DOMException(`No answer within ${timeoutMs} ms`, 'TimeoutError')),
+            timeoutMs,
+          );
+          const signal = request.signal
+            ? AbortSignal.any([request.signal, controller.signal])
+            : controller.signal;
+          response = await (options.fetch ?? globalThis.fetch)(href, {
+            method,
+            headers,
+            body: payload,
+            signal,
+          });
+        }
         text = await response.text();
       } catch (error) {
-        const durationMs = Math.round(performance.now() - started);
         if (request.signal?.aborted) throw request.signal.reason;
         const failure = transportError(error, {
           provider,
           where,
-          timedOut: timeout.signal.aborted,
+          timedOut: timeout ? timeout.signal.aborted : isConnectionTimeout(error),
           timeoutMs,
         });
         if (logging) {
+          const durationMs = Math.round(performance.now() - started);
           logger.debug({ ...logLine(attemptNumber), error: failure.code, durationMs }, 'http attempt failed');
         }
         lastFailure = { error: failure, info: {} };
         throw failure;
       } finally {
-        clearTimeout(timer);
+        if (timer !== undefined) clearTimeout(timer);
       }
       if (logging) {
         const durationMs = Math.round(performance.now() - started);
@@ -317,9 +362,21 @@ function toParams(form: NonNullable<HttpRequest['form']>): URLSearchParams {
   return params;
 }
 
+// A provider answers with the same content type every time: the last one's verdict is kept.
+let lastContentType = '';
+let lastIsJson = false;
+
+function isJsonType(contentType: string): boolean {
+  if (contentType !== lastContentType) {
+    lastIsJson = /^application\/([\w.-]+\+)?json\b/i.test(contentType.trim());
+    lastContentType = contentType;
+  }
+  return lastIsJson;
+}
+
 function readBody(text: string, contentType: string | null): { value: unknown; invalidJson: boolean } {
   if (text === '') return { value: undefined, invalidJson: false };
-  if (contentType && /^application\/([\w.-]+\+)?json\b/i.test(contentType.trim())) {
+  if (contentType && isJsonType(contentType)) {
     try {
       return { value: JSON.parse(text), invalidJson: false };
     } catch {
@@ -357,6 +414,46 @@ function transportError(
     code: 'request_failed',
     cause: error,
   });
+}
+
+const CONNECTION_TIMEOUTS = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+function isConnectionTimeout(error: unknown): boolean {
+  const code = errnoCode(error);
+  return code !== undefined && CONNECTION_TIMEOUTS.has(code);
+}
+
+/** Where undici (Node's fetch) keeps the process's dispatcher; every undici copy in a process shares it. */
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+
+/** The one method Node's fetch calls on the `dispatcher` it is given. */
+interface UndiciDispatcher {
+  dispatch(options: object, handler: object): boolean;
+}
+
+function globalDispatcher(): UndiciDispatcher | undefined {
+  return (globalThis as { [GLOBAL_DISPATCHER]?: UndiciDispatcher })[GLOBAL_DISPATCHER];
+}
+
+/**
+ * A dispatcher for Node's fetch that hands each request to the process's
+ * global undici dispatcher (its pool, and any proxy or interceptor set
+ * there; looked up per request, so one set later is honoured) with the
+ * timeout as undici's headers and body timeouts.
+ */
+function timeoutDispatcher(timeoutMs: number): UndiciDispatcher {
+  return {
+    dispatch(options, handler) {
+      return (globalDispatcher() as UndiciDispatcher).dispatch(
+        { ...options, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+        handler,
+      );
+    },
+  };
 }
 
 function isRawFetchFailure(error: unknown): boolean {

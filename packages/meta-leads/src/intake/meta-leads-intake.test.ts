@@ -691,6 +691,8 @@ describe('createMetaLeadsIntake routing by page id', () => {
     });
     expect(right.recorded).toBe(1);
     expect((await h.inbox.list(other.id)).map((e) => e.leadgenId)).toEqual(['9000000000000019']);
+    // Its background fetch finishes here, not during the next test.
+    await h.intake.drain();
 
     const nobody = JSON.stringify(
       buildLeadgenWebhook({ pageId: '3330000000003', leadgenIds: ['1'], time: FIXTURE_TIME }),

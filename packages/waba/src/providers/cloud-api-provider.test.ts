@@ -245,6 +245,17 @@ describe('Cloud API provider: wire format', () => {
     });
     expect(seen).toHaveLength(0);
   });
+  it.each([
+    ['no messages', '{"messaging_product":"whatsapp","contacts":[]}'],
+    ['an empty list', '{"messages":[]}'],
+    ['an empty id', '{"messages":[{"id":""}]}'],
+    ['a non-JSON body', 'accepted'],
+  ])('treats a 200 with %s as an invalid_response, sent once', async (_case, body) => {
+    const seen = capture(200, body);
+    const error = await providerFailure(provider.send(config, 't', { type: 'text', text: 'x' }, to));
+    expect(error).toMatchObject({ code: 'invalid_response', provider: 'cloud_api', httpStatus: 200 });
+    expect(seen).toHaveLength(1);
+  });
 });
 
 describe('Cloud API provider: error classes', () => {

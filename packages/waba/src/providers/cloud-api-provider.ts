@@ -5,7 +5,6 @@ import {
   ValidationError,
   type WabaConfiguration,
 } from '@leadrelay/core';
-import { z } from 'zod';
 import { parseCloudWebhook } from '../inbound/parse-cloud-webhook.js';
 import type { TemplateValue } from '../templates/template-parameters.js';
 import { cloudApiError } from './cloud-api-errors.js';
@@ -19,9 +18,12 @@ export interface CloudApiProviderOptions extends ProviderHttpOptions {
   apiVersion?: string;
 }
 
-const acceptedSchema = z.looseObject({
-  messages: z.array(z.looseObject({ id: z.string().min(1) })).min(1),
-});
+/** The message id of an accepted send, `{ messages: [{ id }] }` (checked by hand: it is on every send's path). */
+function acceptedMessageId(data: unknown): string | undefined {
+  const messages = (data as { messages?: unknown } | null | undefined)?.messages;
+  const id = Array.isArray(messages) ? (messages[0] as { id?: unknown } | null | undefined)?.id : undefined;
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
 
 const optional = <K extends string, V>(key: K, value: V | undefined) =>
   (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;
@@ -205,25 +207,23 @@ export function createCloudApiProvider(options: CloudApiProviderOptions = {}): W
       const configured = config.providerConfig.apiVersion;
       const version =
         typeof configured === 'string' && /^v\d+\.\d+$/.test(configured) ? configured : defaultVersion;
-      const response = await http.request<unknown>(
-        {
-          method: 'POST',
-          path: `/${version}/${phoneNumberId(config)}/messages`,
-          json: cloudApiMessageBody(message, to),
-          headers: { authorization: `Bearer ${credentials}` },
-          retrySafe,
-        },
-        sendOptions?.beforeAttempt,
-      );
-      const accepted = acceptedSchema.safeParse(response.data);
-      if (!accepted.success) {
+      const response = await http.request<unknown>({
+        method: 'POST',
+        path: `/${version}/${phoneNumberId(config)}/messages`,
+        json: cloudApiMessageBody(message, to),
+        headers: { authorization: `Bearer ${credentials}` },
+        retrySafe,
+        ...(sendOptions?.beforeAttempt ? { beforeAttempt: sendOptions.beforeAttempt } : {}),
+      });
+      const providerMessageId = acceptedMessageId(response.data);
+      if (providerMessageId === undefined) {
         throw new ProviderError('Cloud API accepted the send without a message id', {
           provider: 'cloud_api',
           code: 'invalid_response',
           httpStatus: response.status,
         });
       }
-      return { providerMessageId: accepted.data.messages[0]!.id, raw: response.data };
+      return { providerMessageId, raw: response.data };
     },
     parseWebhook(body) {
       return parseCloudWebhook(body);

@@ -193,16 +193,14 @@ export function createGupshupProvider(options: GupshupProviderOptions = {}): Wab
                   : {}),
               },
             };
-      const response = await http.request<unknown>(
-        {
-          method: 'POST',
-          path: request.path,
-          form: request.form,
-          headers: { apikey: credentials },
-          retrySafe,
-        },
-        sendOptions?.beforeAttempt,
-      );
+      const response = await http.request<unknown>({
+        method: 'POST',
+        path: request.path,
+        form: request.form,
+        headers: { apikey: credentials },
+        retrySafe,
+        ...(sendOptions?.beforeAttempt ? { beforeAttempt: sendOptions.beforeAttempt } : {}),
+      });
       const accepted = acceptedSchema.safeParse(response.data);
       if (!accepted.success || accepted.data.status === 'error') {
         // Gupshup can answer 2xx with {"status":"error"}: a refusal all the same.

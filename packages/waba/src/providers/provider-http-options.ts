@@ -1,9 +1,7 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   type ClassifyError,
   createHttpClient,
-  type HttpRequest,
-  type HttpResponse,
+  type HttpClient,
   type HttpTransportOptions,
 } from '@leadrelay/core';
 
@@ -18,23 +16,17 @@ export interface ProviderHttpOptions extends HttpTransportOptions {
   retryAmbiguousFailures?: boolean;
 }
 
-/** A provider's HTTP client: core's client, with a hook awaited before every attempt (retries included). */
-export interface ProviderHttpClient {
-  request<T>(request: HttpRequest, beforeAttempt?: () => Promise<void>): Promise<HttpResponse<T>>;
-}
-
 /**
- * Core's HTTP client configured from a provider's options. The hook runs
- * before the first attempt and right before each retry reaches `fetch`, so a
- * rate limiter behind it spaces what goes on the wire, retries included.
+ * Core's HTTP client configured from a provider's options. A send's
+ * `beforeAttempt` (the rate limiter) goes on the request: core awaits it
+ * before the first attempt and before each retry, outside the attempt's
+ * timeout, so the limiter spaces what goes on the wire, retries included.
  */
 export function providerHttpClient(
   options: ProviderHttpOptions,
   wire: { baseUrl: string; provider: string; classifyError: ClassifyError },
-): ProviderHttpClient {
-  const hook = new AsyncLocalStorage<() => Promise<void>>();
-  const baseFetch = options.fetch;
-  const http = createHttpClient({
+): HttpClient {
+  return createHttpClient({
     ...wire,
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.retries !== undefined ? { retries: options.retries } : {}),
@@ -42,25 +34,6 @@ export function providerHttpClient(
     ...(options.maxRetryDelayMs !== undefined ? { maxRetryDelayMs: options.maxRetryDelayMs } : {}),
     ...(options.maxRetryAfterMs !== undefined ? { maxRetryAfterMs: options.maxRetryAfterMs } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
-    fetch: (input, init) => {
-      // Read at call time, so a test interceptor installed later still sees the request.
-      const send = baseFetch ?? globalThis.fetch;
-      const before = hook.getStore();
-      return before ? before().then(() => send(input, init)) : send(input, init);
-    },
+    ...(options.fetch ? { fetch: options.fetch } : {}),
   });
-  const limited = async <T>(request: HttpRequest, beforeAttempt: () => Promise<void>) => {
-    // The first wait happens before the attempt's timeout starts; retries wait inside theirs.
-    await beforeAttempt();
-    let attempts = 0;
-    const onAttempt = async () => {
-      if (attempts++ > 0) await beforeAttempt();
-    };
-    return hook.run(onAttempt, () => http.request<T>(request));
-  };
-  return {
-    // Without a hook the client's own promise is handed back as is: no extra async frame per send.
-    request: (request, beforeAttempt) =>
-      beforeAttempt ? limited(request, beforeAttempt) : http.request(request),
-  };
 }
