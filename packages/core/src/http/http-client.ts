@@ -282,32 +282,40 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       throw error;
     };
 
-    return pRetry(attempt, {
-      retries: request.retries ?? defaultRetries,
-      // The wait happens in shouldRetry, where the delay can follow Retry-After.
-      minTimeout: 0,
-      ...(request.signal ? { signal: request.signal } : {}),
-      shouldRetry: async ({ error, attemptNumber }) => {
-        const failure = lastFailure?.error === error ? lastFailure.info : undefined;
-        if (!failure || !isLeadRelayError(error) || !error.retryable) return false;
-        const repeatable = IDEMPOTENT.has(method) || request.retrySafe === true || failure.httpStatus === 429;
-        if (!repeatable) return false;
-        if (failure.retryAfterMs !== undefined && failure.retryAfterMs > maxRetryAfterMs) return false;
-        const delayMs =
-          failure.retryAfterMs ??
-          backoffDelay({ attempt: attemptNumber, minMs: minRetryDelayMs, maxMs: maxRetryDelayMs });
-        logger.warn(
-          {
-            ...logLine(attemptNumber),
-            ...(failure.httpStatus !== undefined ? { status: failure.httpStatus } : {}),
-            error: error.code,
-            delayMs,
-          },
-          'http retry',
-        );
-        await sleep(delayMs, request.signal);
-        return true;
-      },
+    // Whether a failed attempt is retried; the wait happens here, where it can follow Retry-After.
+    const retryAfter = async (error: unknown, attemptNumber: number): Promise<boolean> => {
+      const last: { error: unknown; info: AttemptFailure } | null = lastFailure;
+      const failure = last !== null && last.error === error ? last.info : undefined;
+      if (!failure || !isLeadRelayError(error) || !error.retryable) return false;
+      const repeatable = IDEMPOTENT.has(method) || request.retrySafe === true || failure.httpStatus === 429;
+      if (!repeatable) return false;
+      if (failure.retryAfterMs !== undefined && failure.retryAfterMs > maxRetryAfterMs) return false;
+      const delayMs =
+        failure.retryAfterMs ??
+        backoffDelay({ attempt: attemptNumber, minMs: minRetryDelayMs, maxMs: maxRetryDelayMs });
+      logger.warn(
+        {
+          ...logLine(attemptNumber),
+          ...(failure.httpStatus !== undefined ? { status: failure.httpStatus } : {}),
+          error: error.code,
+          delayMs,
+        },
+        'http retry',
+      );
+      await sleep(delayMs, request.signal);
+      return true;
+    };
+    const retries = request.retries ?? defaultRetries;
+    // Most requests succeed at once: the first attempt runs on its own and p-retry runs the
+    // retries after a failure (its loop would add an async frame and option checks to every request).
+    return attempt(1).catch(async (error: unknown) => {
+      if (retries < 1 || !(await retryAfter(error, 1))) throw error;
+      return pRetry((attemptNumber) => attempt(attemptNumber + 1), {
+        retries: retries - 1,
+        minTimeout: 0,
+        ...(request.signal ? { signal: request.signal } : {}),
+        shouldRetry: ({ error: next, attemptNumber }) => retryAfter(next, attemptNumber + 1),
+      });
     });
   };
 
