@@ -86,3 +86,9 @@ export function compare(
   const ratio = a.opsPerSec / b.opsPerSec;
   return { suite: a.suite, subject, peer, ratio, target, met: target === null ? null : ratio >= target };
 }
+
+/** The middle value (the upper one of an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}

@@ -4,7 +4,7 @@ import { createFollowUpRunner, createPostgresFollowUpStore, followupsMigrations 
 import { seedDueSteps } from '@leadrelay/followups/testing';
 import { Logger, makeWorkerUtils, run as runGraphileWorker, runMigrations } from 'graphile-worker';
 import { PgBoss } from 'pg-boss';
-import { compare, type SuiteResult, throughputRow } from '../harness.ts';
+import { compare, median, type SuiteResult, throughputRow } from '../harness.ts';
 
 /**
  * Follow-up runner throughput against the queues users would otherwise build
@@ -213,11 +213,6 @@ function silentLogger(): Logger {
  * after one unmeasured round that warms each up (JIT, connections, Postgres caches).
  */
 const ROUNDS = 3;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 export default async function run(): Promise<SuiteResult> {
   const url = process.env.DATABASE_URL ?? URL_DEFAULT;
