@@ -187,7 +187,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       if (value === undefined) delete headers[name.toLowerCase()];
       else headers[name.toLowerCase()] = value;
     }
-    // Attempts run one after another: the failure shouldRetry looks at is the last one recorded.
+    // Attempts run one after another: the failure retryAfter looks at is the last one recorded.
     let lastFailure: { error: unknown; info: AttemptFailure } | null = null;
     let logUrl: string | undefined;
     // With the default logger nothing is written: skip building the lines (a send's hot path).
@@ -321,7 +321,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 
   return {
     provider,
-    // Not an async function: p-retry's promise is handed back as is (no extra async frame per
+    // Not an async function: the attempt's promise is handed back as is (no extra async frame per
     // request); a request refused before any attempt still rejects instead of throwing.
     request<T>(request: HttpRequest): Promise<HttpResponse<T>> {
       try {
