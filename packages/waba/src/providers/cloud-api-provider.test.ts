@@ -245,6 +245,7 @@ describe('Cloud API provider: wire format', () => {
     });
     expect(seen).toHaveLength(0);
   });
+
   it.each([
     ['no messages', '{"messaging_product":"whatsapp","contacts":[]}'],
     ['an empty list', '{"messages":[]}'],
