@@ -151,9 +151,9 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
       versions.set(campaignKey(row), row);
     }
     const reads: Promise<void>[] = [];
+    const getMany = core.leads.getMany?.bind(core.leads);
     for (const [tenant, ids] of leadIds) {
       const list = [...ids];
-      const getMany = core.leads.getMany?.bind(core.leads);
       reads.push(
         (getMany ? getMany(tenant, list) : Promise.all(list.map((id) => core.leads.get(tenant, id)))).then(
           (leads) => {
