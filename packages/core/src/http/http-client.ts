@@ -109,7 +109,12 @@ const MESSAGE_LIMIT = 200;
 interface AttemptFailure {
   httpStatus?: number;
   retryAfterMs?: number;
+  /** The provider provably did not act on the request (no connection, a rate limit), so any method may repeat it. */
+  notProcessed?: boolean;
 }
+
+/** Failures that happen before a connection exists: nothing reached the server. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /**
  * An HTTP client for one provider on the Web `fetch` (Node's undici, or the
@@ -248,7 +253,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           const durationMs = Math.round(performance.now() - started);
           logger.debug({ ...logLine(attemptNumber), error: failure.code, durationMs }, 'http attempt failed');
         }
-        lastFailure = { error: failure, info: {} };
+        lastFailure = {
+          error: failure,
+          info: failure.details?.notProcessed === true ? { notProcessed: true } : {},
+        };
         throw failure;
       } finally {
         if (timer !== undefined) clearTimeout(timer);
@@ -276,6 +284,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         error,
         info: {
           httpStatus: response.status,
+          ...(isLeadRelayError(error) && error.details?.notProcessed === true ? { notProcessed: true } : {}),
           ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
         },
       };
@@ -287,7 +296,11 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       const last: { error: unknown; info: AttemptFailure } | null = lastFailure;
       const failure = last !== null && last.error === error ? last.info : undefined;
       if (!failure || !isLeadRelayError(error) || !error.retryable) return false;
-      const repeatable = IDEMPOTENT.has(method) || request.retrySafe === true || failure.httpStatus === 429;
+      const repeatable =
+        IDEMPOTENT.has(method) ||
+        request.retrySafe === true ||
+        failure.httpStatus === 429 ||
+        failure.notProcessed === true;
       if (!repeatable) return false;
       if (failure.retryAfterMs !== undefined && failure.retryAfterMs > maxRetryAfterMs) return false;
       const delayMs =
@@ -415,6 +428,7 @@ function transportError(
       code: 'network_error',
       retryable: true,
       cause: error,
+      ...(reason !== undefined && NOT_CONNECTED.has(reason) ? { details: { notProcessed: true } } : {}),
     });
   }
   return new ProviderError(`${provider} request ${where} failed`, {

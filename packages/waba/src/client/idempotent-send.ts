@@ -23,11 +23,13 @@ export interface SendProgress {
 
 /**
  * True when a failed provider call may nevertheless have delivered the
- * message: no answer (network, timeout), a 5xx, or an acceptance we could
- * not read. A 4xx or 429 is a refusal: nothing was sent.
+ * message: no answer (timeout, a dropped connection), a 5xx, or an
+ * acceptance we could not read. A 4xx or 429 is a refusal, and a connection
+ * that was never made (`details.notProcessed`) reached nobody.
  */
 export function isAmbiguousFailure(error: unknown): boolean {
   if (!(error instanceof ProviderError)) return true;
+  if (error.details?.notProcessed === true) return false;
   if (error.code === 'network_error' || error.code === 'timeout' || error.code === 'invalid_response')
     return true;
   return error.httpStatus === undefined || error.httpStatus >= 500;

@@ -360,9 +360,9 @@ describe('WabaClient.send (Cloud API tenant): provider failures', () => {
     expect(usage.items[0]).toMatchObject({ status: 'failed', errorCode: '131047' });
   });
 
-  it('429 and 5xx are retried with backoff until the send goes through', async () => {
+  it('a 429 is retried with backoff until the send goes through', async () => {
     const cloud = mock('cloud_api', {
-      outcome: (_s, i) => (i === 0 ? 'rate_limited' : i === 1 ? 'unavailable' : 'accept'),
+      outcome: (_s, i) => (i < 2 ? 'rate_limited' : 'accept'),
       retryAfterSeconds: 0,
     });
     const result = await h.client.send({
@@ -372,6 +372,21 @@ describe('WabaClient.send (Cloud API tenant): provider failures', () => {
     });
     expect(result.providerMessageId).toBe('wamid.MOCK000000000002');
     expect(cloud.sends).toHaveLength(3);
+  });
+
+  it('a 5xx is sent once: the provider may have accepted it, so a retry could deliver twice', async () => {
+    const cloud = mock('cloud_api', { outcome: (_s, i) => (i === 0 ? 'unavailable' : 'accept') });
+    const request = {
+      tenant: h.tenant.id,
+      to: PRIYA,
+      message: { type: 'text' as const, text: 'Hi' },
+      idempotencyKey: 'outage:1',
+    };
+    expect(await rejection(h.client.send(request))).toMatchObject({ code: 'provider_unavailable' });
+    expect(cloud.sends).toHaveLength(1);
+    // Nor does a later call with the same key send it again.
+    expect(await rejection(h.client.send(request))).toMatchObject({ code: 'send_outcome_unknown' });
+    expect(cloud.sends).toHaveLength(1);
   });
 
   it('sends each message kind in Cloud API format', async () => {
@@ -453,10 +468,10 @@ describe('WabaClient.send: idempotency (memory store)', () => {
       code: 'provider_unavailable',
       retryable: true,
     });
-    expect(cloud.sends.length).toBe(1 + 4);
+    expect(cloud.sends.length).toBe(1 + 1);
     const locked = await rejection(h.client.send(request));
     expect(locked).toMatchObject({ code: 'send_outcome_unknown' });
-    expect(cloud.sends.length).toBe(5);
+    expect(cloud.sends.length).toBe(2);
   });
 
   it('a policy refusal releases the key too', async () => {

@@ -85,6 +85,10 @@ export function cloudApiError(response: Pick<Response, 'status' | 'headers'>, bo
     ...(metaCode !== undefined ? { providerCode: metaCode } : {}),
     ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
     details: {
+      // A rate limit means Meta refused the request unprocessed: it may be repeated without a double send.
+      ...(failure.code === 'provider_rate_limited' || failure.code === 'pair_rate_limited'
+        ? { notProcessed: true }
+        : {}),
       ...(typeof error.error_subcode === 'number' ? { subcode: error.error_subcode } : {}),
       ...(typeof error.fbtrace_id === 'string' ? { fbtraceId: error.fbtrace_id } : {}),
     },

@@ -327,14 +327,15 @@ describe('Cloud API provider: error classes', () => {
     });
   }
 
-  const transient: [number, number, string][] = [
-    [400, 131056, 'pair_rate_limited'],
-    [503, 131016, 'provider_unavailable'],
-    [500, 131000, 'provider_unavailable'],
-    [500, 2, 'provider_unavailable'],
+  // A rate limit is a refusal before any processing; an outage may hide an accepted message.
+  const transient: [number, number, string, number][] = [
+    [400, 131056, 'pair_rate_limited', 2],
+    [503, 131016, 'provider_unavailable', 1],
+    [500, 131000, 'provider_unavailable', 1],
+    [500, 2, 'provider_unavailable', 1],
   ];
-  for (const [status, metaCode, code] of transient) {
-    it(`${metaCode} → ${code}: retryable, retried`, async () => {
+  for (const [status, metaCode, code, attempts] of transient) {
+    it(`${metaCode} → ${code}: retryable, sent ${attempts === 1 ? 'once by default' : 'again'}`, async () => {
       const seen = capture(status, errorBody(metaCode));
       const once = createCloudApiProvider({
         baseUrl: BASE,
@@ -346,11 +347,24 @@ describe('Cloud API provider: error classes', () => {
         code,
         retryable: true,
       });
-      expect(seen).toHaveLength(2);
+      expect(seen).toHaveLength(attempts);
     });
   }
 
-  it('network failure: retryable network_error', async () => {
+  it('a 5xx is retried when ambiguous failures may be retried', async () => {
+    const seen = capture(500, errorBody(131000));
+    const eager = createCloudApiProvider({
+      baseUrl: BASE,
+      retryAmbiguousFailures: true,
+      retries: 1,
+      minRetryDelayMs: 1,
+      maxRetryDelayMs: 2,
+    });
+    await providerFailure(eager.send(config, 't', { type: 'text', text: 'x' }, to));
+    expect(seen).toHaveLength(2);
+  });
+
+  it('a dropped connection may hide an accepted send: retryable network_error, sent once', async () => {
     let calls = 0;
     server.use(
       http.post(`${BASE}/:version/:id/messages`, () => {
@@ -368,7 +382,7 @@ describe('Cloud API provider: error classes', () => {
       code: 'network_error',
       retryable: true,
     });
-    expect(calls).toBe(2);
+    expect(calls).toBe(1);
   });
 
   it('falls back to the HTTP status for unknown codes', () => {

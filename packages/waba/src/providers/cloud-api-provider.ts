@@ -199,7 +199,7 @@ export function createCloudApiProvider(options: CloudApiProviderOptions = {}): W
     classifyError: cloudApiError,
   });
   const defaultVersion = options.apiVersion ?? 'v23.0';
-  const retrySafe = options.retryAmbiguousFailures ?? true;
+  const retrySafe = options.retryAmbiguousFailures ?? false;
 
   return {
     name: 'cloud_api',

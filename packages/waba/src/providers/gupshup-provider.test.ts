@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { HttpResponse, http } from 'msw';
+import { createServer } from 'node:net';
+import { noopLogger } from '@leadrelay/core';
+import { HttpResponse, http, passthrough } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { providerFailure, wabaConfig } from '../../test/harness.js';
@@ -19,6 +21,15 @@ afterEach(() => server.resetHandlers());
 afterAll(() => server.close());
 
 const config = wabaConfig('gupshup');
+
+/** A loopback port nobody listens on: connecting to it is refused. */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
 
 interface Seen {
   path: string;
@@ -259,33 +270,52 @@ describe('Gupshup provider: error classes', () => {
     expect(calls).toBe(2);
   });
 
-  it('5xx: retryable, retried up to the limit, then a retryable ProviderError', async () => {
+  it('5xx: by default sent once (it may have been accepted), a retryable ProviderError', async () => {
     const seen = capture(503, '{"status":"error","message":"Service Unavailable"}');
-    const limited = createGupshupProvider({
+    const careful = createGupshupProvider({
       baseUrl: BASE,
       retries: 2,
       minRetryDelayMs: 1,
       maxRetryDelayMs: 2,
     });
     expect(
-      await providerFailure(limited.send(config, 'k', { type: 'text', text: 'x' }, '+919812345678')),
+      await providerFailure(careful.send(config, 'k', { type: 'text', text: 'x' }, '+919812345678')),
     ).toMatchObject({
       code: 'provider_unavailable',
       retryable: true,
       httpStatus: 503,
     });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('5xx: retried up to the limit when ambiguous failures may be retried', async () => {
+    const seen = capture(502, '{"status":"error","message":"Bad Gateway"}');
+    const eager = createGupshupProvider({
+      baseUrl: BASE,
+      retryAmbiguousFailures: true,
+      retries: 2,
+      minRetryDelayMs: 1,
+      maxRetryDelayMs: 2,
+    });
+    await providerFailure(eager.send(config, 'k', { type: 'text', text: 'x' }, '+919812345678'));
     expect(seen).toHaveLength(3);
   });
 
-  it('5xx is not retried when ambiguous failures must not be retried', async () => {
-    const seen = capture(502, '{"status":"error","message":"Bad Gateway"}');
-    const careful = createGupshupProvider({
-      baseUrl: BASE,
-      retryAmbiguousFailures: false,
+  it('a refused connection reached nobody: retried by default and marked as not sent', async () => {
+    const refused = createGupshupProvider({
+      baseUrl: `http://127.0.0.1:${await closedPort()}`,
+      retries: 2,
       minRetryDelayMs: 1,
+      maxRetryDelayMs: 2,
+      logger: { ...noopLogger, warn: () => warnings++ },
     });
-    await providerFailure(careful.send(config, 'k', { type: 'text', text: 'x' }, '+919812345678'));
-    expect(seen).toHaveLength(1);
+    let warnings = 0;
+    server.use(http.post(/127\.0\.0\.1/, () => passthrough()));
+    expect(
+      await providerFailure(refused.send(config, 'k', { type: 'text', text: 'x' }, '+919812345678')),
+    ).toMatchObject({ code: 'network_error', details: { notProcessed: true } });
+    // Each retry logs one warning before it waits.
+    expect(warnings).toBe(2);
   });
 
   it('a 2xx with status "error" is a refusal all the same', async () => {

@@ -169,7 +169,7 @@ export function createGupshupProvider(options: GupshupProviderOptions = {}): Wab
     provider: 'gupshup',
     classifyError: gupshupError,
   });
-  const retrySafe = options.retryAmbiguousFailures ?? true;
+  const retrySafe = options.retryAmbiguousFailures ?? false;
 
   return {
     name: 'gupshup',

@@ -8,10 +8,11 @@ import {
 /** Transport settings shared by the providers: core's, and whether ambiguous failures are retried. */
 export interface ProviderHttpOptions extends HttpTransportOptions {
   /**
-   * Retry sends after network errors, timeouts and 5xx (default `true`, as
-   * the providers ask). Neither provider deduplicates sends, so a failure
-   * that happened after the provider accepted can deliver a message twice;
-   * `false` retries only 429s, which the provider never processed.
+   * Also retry sends after timeouts, dropped connections and 5xx (default
+   * `false`). Neither provider deduplicates sends, so such a failure may hide
+   * an accepted message and a retry can deliver it twice. By default a send
+   * is retried only when it provably did not reach the provider: a 429, or
+   * a connection that was never made (refused, DNS, unreachable).
    */
   retryAmbiguousFailures?: boolean;
 }
