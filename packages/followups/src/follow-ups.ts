@@ -371,8 +371,10 @@ export function createFollowUps(options: FollowUpsOptions) {
       }
       const result = await options.sender.send({
         tenant: parsed.clientAccountId,
+        // No leadId: waba refuses a lead bound to another number than `to`,
+        // and the lead may be a sample that is not stored; waba finds or
+        // records whoever owns `to`.
         to: opts.to,
-        leadId: opts.lead.id,
         message: decision.message,
         idempotencyKey: `fu-test:${stepId}:${now.getTime()}`,
         context: { test: true, stepId },
