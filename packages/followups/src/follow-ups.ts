@@ -165,6 +165,42 @@ export function createFollowUps(options: FollowUpsOptions) {
     }
   }
 
+  /** Changes a campaign; a changed definition becomes a new version. Archiving ends running enrolments. */
+  async function updateCampaign(
+    tenant: string,
+    id: string,
+    patch: CampaignPatch,
+    opts: { expectedVersion?: number } = {},
+  ): Promise<Campaign> {
+    const parsed = parseOrThrow(campaignPatchSchema, patch, 'campaign patch');
+    const current = await store.getCampaign(tenant, id);
+    if (!current) throw new NotFoundError(`Campaign ${id} not found`, { code: 'campaign_not_found' });
+    const { status, ...rest } = parsed;
+    const definitionKeys = Object.keys(rest).filter((k) => k in patch);
+    const definition = definitionKeys.length
+      ? campaignDefinition({
+          ...campaignDefinition(current),
+          ...Object.fromEntries(definitionKeys.map((k) => [k, (rest as Record<string, unknown>)[k]])),
+        })
+      : undefined;
+    if (definition) validate(definition);
+    const updated = await store.updateCampaign(
+      tenant,
+      id,
+      { ...(status ? { status } : {}), ...(definition ? { definition } : {}) },
+      opts,
+    );
+    if (updated.status === 'archived' && current.status !== 'archived') {
+      const active = await store.listEnrolments(tenant, { campaignId: id, status: ['active'] });
+      await store.exitEnrolments({
+        clientAccountId: tenant,
+        enrolmentIds: active.map((e) => e.id),
+        reason: 'campaign_stopped',
+      });
+    }
+    return updated;
+  }
+
   return {
     store,
 
@@ -175,46 +211,11 @@ export function createFollowUps(options: FollowUpsOptions) {
       return store.createCampaign(parsed);
     },
 
-    /** Changes a campaign; a changed definition becomes a new version. Archiving ends running enrolments. */
-    async updateCampaign(
-      tenant: string,
-      id: string,
-      patch: CampaignPatch,
-      opts: { expectedVersion?: number } = {},
-    ): Promise<Campaign> {
-      const parsed = parseOrThrow(campaignPatchSchema, patch, 'campaign patch');
-      const current = await store.getCampaign(tenant, id);
-      if (!current) throw new NotFoundError(`Campaign ${id} not found`, { code: 'campaign_not_found' });
-      const { status, ...rest } = parsed;
-      const definitionKeys = Object.keys(rest).filter((k) => k in patch);
-      const definition = definitionKeys.length
-        ? campaignDefinition({
-            ...campaignDefinition(current),
-            ...Object.fromEntries(definitionKeys.map((k) => [k, (rest as Record<string, unknown>)[k]])),
-          })
-        : undefined;
-      if (definition) validate(definition);
-      const updated = await store.updateCampaign(
-        tenant,
-        id,
-        { ...(status ? { status } : {}), ...(definition ? { definition } : {}) },
-        opts,
-      );
-      if (updated.status === 'archived' && current.status !== 'archived') {
-        const active = await store.listEnrolments(tenant, { campaignId: id, status: ['active'] });
-        await store.exitEnrolments({
-          clientAccountId: tenant,
-          enrolmentIds: active.map((e) => e.id),
-          reason: 'campaign_stopped',
-        });
-      }
-      return updated;
-    },
+    updateCampaign,
 
     /** Shorthand for a status change: `active`, `paused`, `archived`. */
-    setCampaignStatus(tenant: string, id: string, status: CampaignStatus): Promise<Campaign> {
-      return this.updateCampaign(tenant, id, { status });
-    },
+    setCampaignStatus: (tenant: string, id: string, status: CampaignStatus): Promise<Campaign> =>
+      updateCampaign(tenant, id, { status }),
 
     getCampaign: (tenant: string, id: string) => store.getCampaign(tenant, id),
     listCampaigns: (tenant: string, query?: { status?: CampaignStatus[] }) =>
@@ -371,8 +372,10 @@ export function createFollowUps(options: FollowUpsOptions) {
       }
       const result = await options.sender.send({
         tenant: parsed.clientAccountId,
+        // No leadId: waba refuses a lead bound to another number than `to`,
+        // and the lead may be a sample that is not stored; waba finds or
+        // records whoever owns `to`.
         to: opts.to,
-        leadId: opts.lead.id,
         message: decision.message,
         idempotencyKey: `fu-test:${stepId}:${now.getTime()}`,
         context: { test: true, stepId },

@@ -420,6 +420,19 @@ for (const factory of storeFactories()) {
       ]);
     });
 
+    it('works with its methods taken off the object (setCampaignStatus, updateCampaign)', async () => {
+      const c = await nurture();
+      const { setCampaignStatus, updateCampaign, handleLeadEvent } = followUps;
+      await handleLeadEvent({ type: 'lead_created', tenant: tenantId, leadId: lead.id });
+      expect(await setCampaignStatus(tenantId, c.id, 'paused')).toMatchObject({ status: 'paused' });
+      expect(await updateCampaign(tenantId, c.id, { name: 'Renamed' })).toMatchObject({
+        name: 'Renamed',
+        version: 2,
+      });
+      await setCampaignStatus(tenantId, c.id, 'archived');
+      expect(await stepsOf()).toEqual([['hello', 'cancelled', 'campaign_stopped']]);
+    });
+
     it('refuses a campaign whose condition is malformed, with the path of the bad node', async () => {
       const bad = campaignInput({
         clientAccountId: tenantId,

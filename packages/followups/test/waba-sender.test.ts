@@ -177,4 +177,37 @@ describe('createWabaSender: follow-ups through the waba client and a Cloud API e
     const [step] = await followUps.store.listSteps(tenantId, { leadId });
     expect(step).toMatchObject({ status: 'sent', messageKind: 'fallback_template' });
   });
+  it('testSend to another number (an agent) goes out to that number, not bound to the lead', async () => {
+    const cloud = cloudApiHandlers({ baseUrl: GRAPH });
+    server.use(...cloud.handlers);
+    const lead = (await core.leads.get(tenantId, leadId))!;
+    const campaign = campaignInput({
+      clientAccountId: tenantId,
+      steps: [
+        {
+          id: 'hello',
+          delay: 'PT0S',
+          message: {
+            type: 'template',
+            name: 'welcome_lead',
+            language: 'en',
+            parameters: { body: [{ var: 'lead.firstName' }, { var: ['lead.answers.city', 'your area'] }] },
+          },
+        },
+      ],
+    });
+    const result = await followUps.testSend(campaign, 'hello', { to: '+919900011122', lead });
+    expect(cloud.sends).toHaveLength(1);
+    expect(cloud.sends[0]!.to).toBe('919900011122');
+    expect(cloud.sends[0]!.body).toMatchObject({
+      template: {
+        components: [{ parameters: [{ text: 'Priya' }, { text: 'Baner' }] }],
+      },
+    });
+    expect(result.providerMessageId).toBeTruthy();
+    // Nothing was logged on the lead's conversation; the test message belongs to the agent's number.
+    expect((await core.messages.listByLead(tenantId, leadId)).items).toHaveLength(0);
+    const agent = await core.leads.getByPhone(tenantId, '+919900011122');
+    expect((await core.messages.listByLead(tenantId, agent!.id)).items).toHaveLength(1);
+  });
 });

@@ -5,7 +5,11 @@ export interface FollowUpSendRequest {
   tenant: string;
   /** E.164 recipient. */
   to: string;
-  leadId: string;
+  /**
+   * The lead the message is for. Absent on a test send, which may go to
+   * another number (an agent's) and must not be bound to the lead.
+   */
+  leadId?: string;
   message: FollowUpMessage;
   /** Stable per (enrolment, step): a resend after a lost lease carries the same key. */
   idempotencyKey: string;

@@ -16,7 +16,7 @@ export function createWabaSender(waba: Pick<WabaClient, 'send'>): FollowUpSender
       const result = await waba.send({
         tenant: request.tenant,
         to: request.to,
-        leadId: request.leadId,
+        ...(request.leadId ? { leadId: request.leadId } : {}),
         message: request.message,
         idempotencyKey: request.idempotencyKey,
         ...(request.context ? { context: request.context } : {}),
