@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   AuthError,
+  ConfigurationError,
   ConflictError,
   errorResponse,
   ForbiddenError,
@@ -26,6 +27,7 @@ describe('error classes', () => {
     [new ForbiddenError(), 'ForbiddenError', 'forbidden', 403, false],
     [new NotFoundError('no lead'), 'NotFoundError', 'not_found', 404, false],
     [new ConflictError('taken'), 'ConflictError', 'conflict', 409, false],
+    [new ConfigurationError('no store'), 'ConfigurationError', 'configuration_invalid', 500, false],
     [new PolicyError('closed', { code: 'window_closed' }), 'PolicyError', 'window_closed', 422, false],
     [new ProviderError('down', { provider: 'gupshup' }), 'ProviderError', 'provider_error', 502, false],
     [new StorageError('db gone'), 'StorageError', 'storage_unavailable', 503, true],

@@ -111,6 +111,16 @@ export class NotFoundError extends LeadRelayError {
   }
 }
 
+/**
+ * Options or rules a factory was given that it cannot work with: a mistake in
+ * the caller's code or configuration, not in a request (HTTP 500).
+ */
+export class ConfigurationError extends LeadRelayError {
+  constructor(message: string, options: SubclassOptions = {}) {
+    super(message, { code: 'configuration_invalid', status: 500, ...options });
+  }
+}
+
 /** A write that collides with existing state (HTTP 409). */
 export class ConflictError extends LeadRelayError {
   constructor(message: string, options: SubclassOptions = {}) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type Clock,
+  ConfigurationError,
   type CoreStore,
   type Logger,
   noopLogger,
@@ -110,7 +111,8 @@ function loaded<T>(value: T | Error | undefined): T | undefined {
  */
 export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRunner {
   const store = options.store ?? (options.db ? createPostgresFollowUpStore(options.db) : undefined);
-  if (!store) throw new TypeError('createFollowUpRunner needs a store or a db');
+  if (!store)
+    throw new ConfigurationError('createFollowUpRunner needs a store or a db', { code: 'store_missing' });
   const { sender, core } = options;
   const clock = options.clock ?? systemClock;
   const logger = (options.logger ?? noopLogger).child({ component: 'followups.runner' });

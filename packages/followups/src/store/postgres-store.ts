@@ -5,6 +5,7 @@ import {
   NotFoundError,
   type SqlDatabase,
   type SqlExecutor,
+  ValidationError,
 } from '@leadrelay/core';
 import {
   type Campaign,
@@ -839,7 +840,8 @@ const EVENTS_SQL = `         events AS (
  * runner's batch size never changes, so its claim stays one prepared statement.
  */
 function batchLimit(limit: number): number {
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`Invalid claim limit ${limit}`);
+  if (!Number.isSafeInteger(limit) || limit < 1)
+    throw new ValidationError(`Invalid claim limit ${limit}`, { code: 'claim_limit_invalid' });
   return limit;
 }
 

@@ -52,6 +52,15 @@ async function errorOf(response: Response): Promise<{ code: string; message: str
   return ((await response.json()) as { error: { code: string; message: string } }).error;
 }
 
+describe('createMetaWebhookHandler: options', () => {
+  it('a path pattern without exactly one :clientId is a ConfigurationError with a code', async () => {
+    const h = await createIntakeHarness({ clock: createManualClock(NOW) });
+    expect(() => createMetaWebhookHandler(h.intake, { clientId: '/webhook/x' })).toThrow(
+      expect.objectContaining({ name: 'ConfigurationError', code: 'path_pattern_invalid' }),
+    );
+  });
+});
+
 describe('createMetaWebhookHandler: verification handshake (GET)', () => {
   it('echoes the challenge as text/plain for the tenant’s verify token', async () => {
     const { handler, url } = await setup();

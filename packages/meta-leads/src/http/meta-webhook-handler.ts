@@ -1,4 +1,5 @@
 import {
+  ConfigurationError,
   DEFAULT_MAX_BODY_BYTES,
   errorResponse,
   type Logger,
@@ -38,7 +39,10 @@ const DEFAULT_CLIENT_ID = /\/webhook\/([^/]+)\/?$/;
 
 function compilePattern(pattern: string): RegExp {
   const parts = pattern.split(':clientId');
-  if (parts.length !== 2) throw new TypeError(`Path pattern "${pattern}" must contain :clientId once`);
+  if (parts.length !== 2)
+    throw new ConfigurationError(`Path pattern "${pattern}" must contain :clientId once`, {
+      code: 'path_pattern_invalid',
+    });
   const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return new RegExp(`^${escapeRegExp(parts[0]!)}([^/]+)${escapeRegExp(parts[1]!.replace(/\/$/, ''))}/?$`);
 }

@@ -281,6 +281,16 @@ describe('decideSend: rules as data', () => {
     );
   });
 
+  it('an empty rule list or an unreadable effectiveFrom is a ConfigurationError with a code', () => {
+    const configuration = expect.objectContaining({
+      name: 'ConfigurationError',
+      code: 'policy_rules_invalid',
+    });
+    expect(() => ruleSetAt(new Date(), [])).toThrow(configuration);
+    const broken = { ...defaultPolicyRules[0]!, id: 'broken', effectiveFrom: 'soon' } as PolicyRuleSet;
+    expect(() => ruleSetAt(new Date(), [broken])).toThrow(configuration);
+  });
+
   it('a template decision without the template details is a ValidationError', () => {
     expect(() => decide({ kind: 'template' })).toThrow(
       expect.objectContaining({ code: 'template_details_required' }),

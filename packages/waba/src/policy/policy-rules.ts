@@ -1,4 +1,4 @@
-import type { TemplateCategory } from '@leadrelay/core';
+import { ConfigurationError, type TemplateCategory } from '@leadrelay/core';
 
 /**
  * WhatsApp's window and pricing rules as data. Each rule set applies from its
@@ -109,7 +109,10 @@ export const defaultPolicyRules: readonly PolicyRuleSet[] = Object.freeze([
  * @example ruleSetAt(new Date('2025-08-01T00:00:00Z')).id // 'pmp-2025-07'
  */
 export function ruleSetAt(at: Date, rules: readonly PolicyRuleSet[] = defaultPolicyRules): PolicyRuleSet {
-  if (rules.length === 0) throw new TypeError('At least one policy rule set is required');
+  if (rules.length === 0)
+    throw new ConfigurationError('At least one policy rule set is required', {
+      code: 'policy_rules_invalid',
+    });
   let chosen: PolicyRuleSet | undefined;
   let chosenFrom = 0;
   let earliest: PolicyRuleSet = rules[0]!;
@@ -136,7 +139,10 @@ function effectiveTime(set: PolicyRuleSet): number {
   let from = effectiveTimes.get(set);
   if (from === undefined) {
     from = Date.parse(set.effectiveFrom);
-    if (Number.isNaN(from)) throw new TypeError(`Rule set "${set.id}" has an invalid effectiveFrom`);
+    if (Number.isNaN(from))
+      throw new ConfigurationError(`Rule set "${set.id}" has an invalid effectiveFrom`, {
+        code: 'policy_rules_invalid',
+      });
     effectiveTimes.set(set, from);
   }
   return from;

@@ -134,8 +134,10 @@ describe('createRateLimiter', () => {
   });
 
   it('rejects nonsense settings', () => {
-    expect(() => createRateLimiter({ messagesPerSecond: 0 })).toThrow(RangeError);
-    expect(() => createRateLimiter({ burst: 0.5 })).toThrow(RangeError);
-    expect(() => createRateLimiter({ windowMarginMs: -1 })).toThrow(RangeError);
+    for (const options of [{ messagesPerSecond: 0 }, { burst: 0.5 }, { windowMarginMs: -1 }]) {
+      expect(() => createRateLimiter(options)).toThrow(
+        expect.objectContaining({ name: 'ConfigurationError', code: 'rate_limit_invalid', status: 500 }),
+      );
+    }
   });
 });

@@ -1,3 +1,5 @@
+import { ConfigurationError } from '@leadrelay/core';
+
 /**
  * A rate limiter per sending number: a token bucket that paces sends at
  * `messagesPerSecond`, plus a sliding one-second window that never lets
@@ -53,6 +55,8 @@ interface Bucket {
   scheduled: boolean;
 }
 
+const rateLimitInvalid = (message: string) => new ConfigurationError(message, { code: 'rate_limit_invalid' });
+
 /**
  * @example
  * const limiter = createRateLimiter({ messagesPerSecond: 80 });
@@ -63,9 +67,10 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
   const defaultRate = options.messagesPerSecond ?? 80;
   const marginMs = options.windowMarginMs ?? 25;
   const now = options.now ?? (() => performance.now());
-  if (!(defaultRate > 0)) throw new RangeError('messagesPerSecond must be positive');
-  if (options.burst !== undefined && !(options.burst >= 1)) throw new RangeError('burst must be at least 1');
-  if (!(marginMs >= 0)) throw new RangeError('windowMarginMs must not be negative');
+  if (!(defaultRate > 0)) throw rateLimitInvalid('messagesPerSecond must be positive');
+  if (options.burst !== undefined && !(options.burst >= 1))
+    throw rateLimitInvalid('burst must be at least 1');
+  if (!(marginMs >= 0)) throw rateLimitInvalid('windowMarginMs must not be negative');
   const buckets = new Map<string, Bucket>();
 
   const configure = (bucket: Bucket | undefined, rate: number): Bucket => {
@@ -135,7 +140,7 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
   return {
     acquire(key, messagesPerSecond) {
       const rate = messagesPerSecond ?? defaultRate;
-      if (!(rate > 0)) return Promise.reject(new RangeError('messagesPerSecond must be positive'));
+      if (!(rate > 0)) return Promise.reject(rateLimitInvalid('messagesPerSecond must be positive'));
       let bucket = buckets.get(key);
       if (!bucket || bucket.rate !== rate) {
         bucket = configure(bucket, rate);
