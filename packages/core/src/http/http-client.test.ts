@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LeadRelayError, ProviderError } from '../errors/errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -366,7 +365,7 @@ describe('createHttpClient: transport failures', () => {
     expect(error.code).toBe('timeout');
   });
 
-  it('with a fetch of its own, times out the whole attempt with a timer', async () => {
+  it('with a fetch of its own, times out the whole attempt, body included', async () => {
     handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write('{"partial":');
@@ -379,36 +378,83 @@ describe('createHttpClient: transport failures', () => {
       }),
     );
     expect(error.code).toBe('timeout');
-    // The timer is exact; the connection's own timeouts (without a fetch option) tick about once a second.
     expect(performance.now() - started).toBeLessThan(900);
   });
 
-  it('sends through the process’s global dispatcher, read per request, with the timeout on each request', async () => {
-    handler = (_req, res) => send(res, 200, '{}');
-    const original = getGlobalDispatcher();
-    const seen: (number | null | undefined)[] = [];
-    const http = client({ timeoutMs: 1_234 });
-    // Installed after the client exists, as a proxy agent set at start-up would be.
-    setGlobalDispatcher(
-      original.compose((dispatch) => (options, handler) => {
-        seen.push(options.headersTimeout, options.bodyTimeout);
-        return dispatch(options, handler);
-      }),
-    );
+  it('times out through a globalThis.fetch wrapped as instrumentation does', async () => {
+    handler = () => {}; // never answers
+    const original = globalThis.fetch;
+    let calls = 0;
+    // APM and OpenTelemetry wrappers add their headers and pass on the standard init fields only.
+    globalThis.fetch = (input, init) => {
+      calls++;
+      const headers = new Headers(init?.headers);
+      headers.set('traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
+      const traced: RequestInit = { method: init?.method ?? 'GET', headers };
+      if (init?.body != null) traced.body = init.body;
+      if (init?.signal) traced.signal = init.signal;
+      return original(input, traced);
+    };
+    const started = performance.now();
     try {
-      await http.request({ method: 'GET', path: '/x' });
+      const error = await failure(
+        client({ timeoutMs: 200, retries: 0 }).request({ method: 'GET', path: '/hang' }),
+      );
+      expect(error).toMatchObject({ code: 'timeout', retryable: true });
     } finally {
-      setGlobalDispatcher(original);
+      globalThis.fetch = original;
     }
-    expect(seen).toEqual([1_234, 1_234]);
-  });
+    expect(calls).toBe(1);
+    expect(received[0]!.headers.traceparent).toMatch(/^00-/);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  }, 5_000);
 
-  it('rejects with the caller’s abort reason while a request hangs', async () => {
+  it('times out a body that keeps trickling past the whole-attempt budget', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('[');
+      const timer = setInterval(() => res.write('0,'), 50);
+      res.on('close', () => clearInterval(timer));
+    };
+    const started = performance.now();
+    const error = await failure(
+      client({ timeoutMs: 200, retries: 0 }).request({ method: 'GET', path: '/trickle' }),
+    );
+    expect(error).toMatchObject({ code: 'timeout', retryable: true });
+    expect(performance.now() - started).toBeLessThan(1_000);
+  }, 5_000);
+
+  it('rejects with the caller’s abort reason while a request hangs, without retrying', async () => {
     handler = () => {}; // never answers
     const controller = new AbortController();
-    const pending = client().request({ method: 'GET', path: '/hang', signal: controller.signal });
+    const pending = client({ timeoutMs: 5_000 }).request({
+      method: 'GET',
+      path: '/hang',
+      signal: controller.signal,
+    });
     setTimeout(() => controller.abort(new Error('shutting down')), 50);
+    const error = await pending.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(ProviderError);
+    expect((error as Error).message).toBe('shutting down');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(received).toHaveLength(1);
+  });
+
+  it('rejects with the caller’s abort reason while the body is read', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"partial":');
+    };
+    const controller = new AbortController();
+    const pending = client({ timeoutMs: 5_000 }).request({
+      method: 'GET',
+      path: '/stall',
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(new Error('shutting down')), 100);
     await expect(pending).rejects.toThrow('shutting down');
+    await new Promise((resolve) => setTimeout(resolve, 100));
     expect(received).toHaveLength(1);
   });
 

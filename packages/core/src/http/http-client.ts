@@ -29,7 +29,10 @@ export interface HttpRequest {
   retrySafe?: boolean;
   /** Overrides the client's `retries` for this request (0 for a caller that reschedules by itself). */
   retries?: number;
-  /** Cancels the request and any wait before a retry; the promise rejects with the signal's reason. */
+  /**
+   * Cancels the request and any wait before a retry; the promise rejects with
+   * the signal's reason and the request is not retried.
+   */
   signal?: AbortSignal;
   /**
    * Awaited before every attempt, retries included, outside the attempt's
@@ -58,11 +61,10 @@ export type ClassifyError = (response: Response, body: unknown) => LeadRelayErro
  */
 export interface HttpTransportOptions {
   /**
-   * Per attempt. On Node's own `fetch` (no `fetch` option) the connection
-   * enforces it: the wait for the response headers and each pause in the
-   * body, to within about a second (undici's coarse timers); connecting keeps
-   * undici's own limit (10 s). With a `fetch` option, a timer aborts the
-   * whole attempt, body included. Default 10 000.
+   * Per attempt: `AbortSignal.timeout(timeoutMs)`, joined with the request's
+   * `signal`, aborts the whole attempt (connecting, the headers and reading
+   * the body) on every `fetch` and runtime. A timeout is a retryable
+   * `ProviderError` with code `timeout`. Default 10 000.
    */
   timeoutMs?: number;
   /** Retries after the first attempt. Default 3. */
@@ -146,31 +148,14 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const logger = options.logger ?? noopLogger;
   const base = new URL(options.baseUrl);
 
-  // Node's fetch takes the timeout from this dispatcher: an abort signal would cost undici a
-  // listener, a WeakRef and a finalizer on every request (a few percent of a loopback round trip).
-  const timeouts = options.fetch ? undefined : timeoutDispatcher(timeoutMs);
   // Header names are case-insensitive: kept lower-case so a request's header replaces the client's.
   const clientHeaders: Record<string, string> = {};
   for (const [name, value] of Object.entries(options.headers ?? {}))
     clientHeaders[name.toLowerCase()] = value;
-  // A provider calls a handful of paths (one per sending number): each is joined and parsed once.
-  const targets = new Map<string, { href: string; pathname: string }>();
-  const targetOf = (path: string) => {
-    let target = targets.get(path);
-    if (!target) {
-      const url = buildUrl(base, path, undefined);
-      target = { href: url.href, pathname: url.pathname };
-      if (targets.size >= 1000) targets.clear();
-      targets.set(path, target);
-    }
-    return target;
-  };
 
   const send = <T>(request: HttpRequest): Promise<HttpResponse<T>> => {
     const method = request.method.toUpperCase() as HttpMethod;
-    const { href, pathname } = request.searchParams
-      ? buildUrl(base, request.path, request.searchParams)
-      : targetOf(request.path);
+    const { href, pathname } = buildUrl(base, request.path, request.searchParams);
     const where = `${method} ${pathname}`;
     if (request.json !== undefined && request.form !== undefined) {
       throw new LeadRelayError('A request takes either json or form, not both', {
@@ -205,48 +190,26 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     const attempt = async (attemptNumber: number): Promise<HttpResponse<T>> => {
       if (request.beforeAttempt) await request.beforeAttempt();
       const started = logging ? performance.now() : 0;
-      let timeout: AbortController | undefined;
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      // A signal travels with the request through any fetch wrapper (instrumentation, a proxy),
+      // and the body is read under it too, so the budget covers the whole attempt.
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
       let response: Response;
       let text: string;
       try {
-        // Until Node's fetch has created its global dispatcher (the first request of the process),
-        // and on runtimes without one, the timer below does the job.
-        if (timeouts && globalDispatcher()) {
-          const init: RequestInit & { dispatcher: UndiciDispatcher } = {
-            method,
-            headers,
-            body: payload,
-            dispatcher: timeouts,
-          };
-          if (request.signal) init.signal = request.signal;
-          response = await globalThis.fetch(href, init);
-        } else {
-          // A timer cleared when the attempt ends (AbortSignal.timeout would stay armed for
-          // timeoutMs after every request); it covers reading the body too.
-          const controller = new AbortController();
-          timeout = controller;
-          timer = setTimeout(
-            () => controller.abort(new DOMException(`No answer within ${timeoutMs} ms`, 'TimeoutError')),
-            timeoutMs,
-          );
-          const signal = request.signal
-            ? AbortSignal.any([request.signal, controller.signal])
-            : controller.signal;
-          response = await (options.fetch ?? globalThis.fetch)(href, {
-            method,
-            headers,
-            body: payload,
-            signal,
-          });
-        }
+        response = await (options.fetch ?? globalThis.fetch)(href, {
+          method,
+          headers,
+          body: payload,
+          signal,
+        });
         text = await response.text();
       } catch (error) {
         if (request.signal?.aborted) throw request.signal.reason;
         const failure = transportError(error, {
           provider,
           where,
-          timedOut: timeout ? timeout.signal.aborted : isConnectionTimeout(error),
+          timedOut: timeout.aborted || isConnectionTimeout(error),
           timeoutMs,
         });
         if (logging) {
@@ -258,8 +221,6 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           info: failure.details?.notProcessed === true ? { notProcessed: true } : {},
         };
         throw failure;
-      } finally {
-        if (timer !== undefined) clearTimeout(timer);
       }
       if (logging) {
         const durationMs = Math.round(performance.now() - started);
@@ -383,16 +344,8 @@ function toParams(form: NonNullable<HttpRequest['form']>): URLSearchParams {
   return params;
 }
 
-// A provider answers with the same content type every time: the last one's verdict is kept.
-let lastContentType = '';
-let lastIsJson = false;
-
 function isJsonType(contentType: string): boolean {
-  if (contentType !== lastContentType) {
-    lastIsJson = /^application\/([\w.-]+\+)?json\b/i.test(contentType.trim());
-    lastContentType = contentType;
-  }
-  return lastIsJson;
+  return /^application\/([\w.-]+\+)?json\b/i.test(contentType.trim());
 }
 
 function readBody(text: string, contentType: string | null): { value: unknown; invalidJson: boolean } {
@@ -438,6 +391,7 @@ function transportError(
   });
 }
 
+// undici's own limits (connecting, or a fetch wrapper that drops the signal) are timeouts too.
 const CONNECTION_TIMEOUTS = new Set([
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
@@ -447,35 +401,6 @@ const CONNECTION_TIMEOUTS = new Set([
 function isConnectionTimeout(error: unknown): boolean {
   const code = errnoCode(error);
   return code !== undefined && CONNECTION_TIMEOUTS.has(code);
-}
-
-/** Where undici (Node's fetch) keeps the process's dispatcher; every undici copy in a process shares it. */
-const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
-
-/** The one method Node's fetch calls on the `dispatcher` it is given. */
-interface UndiciDispatcher {
-  dispatch(options: object, handler: object): boolean;
-}
-
-function globalDispatcher(): UndiciDispatcher | undefined {
-  return (globalThis as { [GLOBAL_DISPATCHER]?: UndiciDispatcher })[GLOBAL_DISPATCHER];
-}
-
-/**
- * A dispatcher for Node's fetch that hands each request to the process's
- * global undici dispatcher (its pool, and any proxy or interceptor set
- * there; looked up per request, so one set later is honoured) with the
- * timeout as undici's headers and body timeouts.
- */
-function timeoutDispatcher(timeoutMs: number): UndiciDispatcher {
-  return {
-    dispatch(options, handler) {
-      return (globalDispatcher() as UndiciDispatcher).dispatch(
-        { ...options, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
-        handler,
-      );
-    },
-  };
 }
 
 function isRawFetchFailure(error: unknown): boolean {
