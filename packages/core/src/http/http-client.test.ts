@@ -275,6 +275,42 @@ describe('createHttpClient: retries', () => {
     expect(received[1]!.body).toBe('{"to":"1"}');
   });
 
+  it('retries a POST whose connection was refused: it reached nobody', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    let attempts = 0;
+    const error = await failure(
+      client({ baseUrl: `http://127.0.0.1:${port}`, retries: 2 }).request({
+        method: 'POST',
+        path: '/send',
+        json: { a: 1 },
+        beforeAttempt: async () => {
+          attempts++;
+        },
+      }),
+    );
+    expect(error).toMatchObject({ code: 'network_error', retryable: true, details: { notProcessed: true } });
+    expect(attempts).toBe(3);
+  });
+
+  it('retries a POST after a classifier marks the failure as not processed', async () => {
+    handler = (_req, res, i) => (i === 0 ? send(res, 400, '{"busy":true}') : send(res, 200, '{"ok":true}'));
+    const result = await client({
+      classifyError: (response) =>
+        new ProviderError('busy', {
+          provider: 'test_provider',
+          code: 'provider_rate_limited',
+          retryable: true,
+          httpStatus: response.status,
+          details: { notProcessed: true },
+        }),
+    }).request({ method: 'POST', path: '/send', json: { a: 1 } });
+    expect(result.data).toEqual({ ok: true });
+    expect(received).toHaveLength(2);
+  });
+
   it('does not retry a 4xx and reports the provider code of a Graph error', async () => {
     handler = (_req, res) => send(res, 400, fixture('graph-error-token-expired.json'));
     const error = await failure(client().request({ method: 'GET', path: '/9000000000000001' }));
