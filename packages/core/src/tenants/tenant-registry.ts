@@ -43,6 +43,17 @@ export interface TenantRegistry {
   metaAppSecrets(tenant: Tenant): string[];
   /** The webhook verification token, or null when none is configured. */
   metaVerifyToken(tenant: Tenant): string | null;
+  /**
+   * The Meta app secrets that may sign a Cloud API number's webhooks: the
+   * configuration's own (`providerConfig.appSecretEncrypted`, sealed as
+   * `meta_app_secret`) when it has one, else the tenant's.
+   */
+  wabaMetaAppSecrets(waba: WabaConfiguration, tenant: Tenant): string[];
+  /**
+   * A Cloud API number's webhook verification token: the configuration's own
+   * (`providerConfig.verifyTokenEncrypted`, sealed as `meta_verify_token`), else the tenant's.
+   */
+  wabaVerifyToken(waba: WabaConfiguration, tenant: Tenant): string | null;
   /** The page access token for Graph calls, or null when the page has none (re-authorisation needed). */
   pageAccessToken(page: FacebookPage): string | null;
   /** The provider credentials: Gupshup API key or Cloud API access token. */
@@ -119,7 +130,7 @@ export function createTenantRegistry(options: TenantRegistryOptions): TenantRegi
   const openOptional = (clientAccountId: string, kind: TenantSecretKind, envelope: string | null) =>
     envelope === null ? null : openTenantSecret(secretBox, clientAccountId, kind, envelope);
 
-  return {
+  const registry: TenantRegistry = {
     async get(clientAccountId) {
       return copy(assertActive(await requireTenant(clientAccountId)));
     },
@@ -168,6 +179,20 @@ export function createTenantRegistry(options: TenantRegistryOptions): TenantRegi
 
     metaVerifyToken: (tenant) =>
       openOptional(tenant.id, 'meta_verify_token', tenant.metaVerifyTokenEncrypted),
+    wabaMetaAppSecrets(waba, tenant) {
+      const own = waba.providerConfig.appSecretEncrypted;
+      if (typeof own === 'string' && own.length > 0 && waba.clientAccountId === tenant.id) {
+        return [openTenantSecret(secretBox, tenant.id, 'meta_app_secret', own)];
+      }
+      return registry.metaAppSecrets(tenant);
+    },
+    wabaVerifyToken(waba, tenant) {
+      const own = waba.providerConfig.verifyTokenEncrypted;
+      if (typeof own === 'string' && own.length > 0 && waba.clientAccountId === tenant.id) {
+        return openTenantSecret(secretBox, tenant.id, 'meta_verify_token', own);
+      }
+      return registry.metaVerifyToken(tenant);
+    },
     pageAccessToken: (page) =>
       openOptional(page.clientAccountId, 'page_access_token', page.accessTokenEncrypted),
     wabaCredentials: (waba) =>
@@ -188,4 +213,5 @@ export function createTenantRegistry(options: TenantRegistryOptions): TenantRegi
       wabaRoutes.delete((_, route) => route === undefined || route?.tenant.id === clientAccountId);
     },
   };
+  return registry;
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { sealTenantSecret } from '@leadrelay/core';
 import { createManualClock } from '@leadrelay/core/testing';
 import { cloudInboundText, cloudStatus, seedWabaTenant, signCloudPayload } from '@leadrelay/waba/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -70,6 +71,55 @@ describe('Cloud API webhook: handshake and signatures', () => {
     expect((await wrong.json()).error.code).toBe('signature_invalid');
     expect((await post('{not json', `sha256=${'0'.repeat(64)}`)).status).toBe(401);
     expect((await post(body, DELIVERED_SIGNATURE)).status).toBe(200);
+  });
+
+  it('a number with a Meta app of its own is verified with its own secret and token', async () => {
+    const [waba] = await h.store.wabaConfigurations.list(h.tenant.id);
+    await h.store.wabaConfigurations.update(h.tenant.id, waba!.id, {
+      providerConfig: {
+        ...waba!.providerConfig,
+        appSecretEncrypted: sealTenantSecret(h.secretBox, h.tenant.id, 'meta_app_secret', 'waba-app-secret'),
+        verifyTokenEncrypted: sealTenantSecret(h.secretBox, h.tenant.id, 'meta_verify_token', 'waba-token'),
+      },
+    });
+    const handshake = (token: string) =>
+      fetch(
+        `${http.url}/api/waba/cloud/${h.tenant.id}?hub.mode=subscribe&hub.verify_token=${token}&hub.challenge=77`,
+      );
+    expect(await (await handshake('waba-token')).text()).toBe('77');
+    // The tenant's own token still answers for its other webhooks.
+    expect((await handshake(h.secrets.verifyToken)).status).toBe(200);
+    expect((await handshake('wrong')).status).toBe(403);
+
+    const inbound = cloudInboundText({
+      phoneNumberId: '106540352242922',
+      from: '+919845012345',
+      text: 'hello',
+      id: 'wamid.OWN',
+    });
+    const own = signCloudPayload(inbound, 'waba-app-secret');
+    expect(await (await post(own.body, own.signature)).json()).toEqual({
+      received: 1,
+      duplicates: 0,
+      ignored: 0,
+    });
+    // The tenant's Lead Ads secret no longer speaks for this number.
+    const leadAds = signCloudPayload(
+      cloudInboundText({
+        phoneNumberId: '106540352242922',
+        from: '+919845012346',
+        text: 'hi',
+        id: 'wamid.TENANT',
+      }),
+      h.secrets.appSecret,
+    );
+    expect(await (await post(leadAds.body, leadAds.signature)).json()).toEqual({
+      received: 0,
+      duplicates: 0,
+      ignored: 1,
+    });
+    expect(await h.store.leads.getByPhone(h.tenant.id, '+919845012346')).toBeNull();
+    expect((await post(own.body, `sha256=${'0'.repeat(64)}`)).status).toBe(401);
   });
 
   it('verifies a signed body that is not a webhook, then answers 400', async () => {

@@ -86,11 +86,23 @@ export function createCloudWebhookHandler(
     const tenantId = tenantOf(request);
     if (!tenantId) throw new ValidationError('The webhook URL names no tenant', { code: 'tenant_missing' });
     const tenant = await client.registry.get(tenantId);
-    const challenge = verifyMetaSubscription(
-      metaSubscriptionQuery(new URL(request.url)),
-      client.registry.metaVerifyToken(tenant),
-    );
-    return new Response(challenge, { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+    const query = metaSubscriptionQuery(new URL(request.url));
+    // A number with a Meta app of its own has its own token; the tenant's serves the rest.
+    const tokens = new Set([client.registry.metaVerifyToken(tenant)]);
+    for (const waba of await cloudWabas(tenant)) tokens.add(client.registry.wabaVerifyToken(waba, tenant));
+    let refusal: unknown;
+    for (const token of tokens) {
+      try {
+        const challenge = verifyMetaSubscription(query, token);
+        return new Response(challenge, {
+          status: 200,
+          headers: { 'content-type': 'text/plain; charset=utf-8' },
+        });
+      } catch (error) {
+        refusal = error;
+      }
+    }
+    throw refusal;
   }
 
   async function candidates(request: Request, raw: Uint8Array): Promise<Candidate[]> {
@@ -132,9 +144,17 @@ export function createCloudWebhookHandler(
       const raw = await readBodyLimited(request, maxBodyBytes);
       const signature = request.headers.get(META_SIGNATURE_HEADER);
       if (!signature) throw new SignatureError('X-Hub-Signature-256 is missing');
-      const verified = (await candidates(request, raw)).filter((c) =>
-        verifyMetaSignature(raw, signature, client.registry.metaAppSecrets(c.tenant)),
-      );
+      // Each number is verified with its own Meta app secret (or its tenant's): a secret speaks only for its numbers.
+      const verified: Candidate[] = [];
+      for (const candidate of await candidates(request, raw)) {
+        const { tenant } = candidate;
+        const wabas = candidate.wabas.filter((waba) =>
+          verifyMetaSignature(raw, signature, client.registry.wabaMetaAppSecrets(waba, tenant)),
+        );
+        if (wabas.length > 0 || verifyMetaSignature(raw, signature, client.registry.metaAppSecrets(tenant))) {
+          verified.push({ tenant, wabas });
+        }
+      }
       if (verified.length === 0) throw new SignatureError('X-Hub-Signature-256 does not verify');
 
       const events = parseCloudWebhook(parseJsonBody(raw));
