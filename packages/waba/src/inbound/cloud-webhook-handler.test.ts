@@ -247,6 +247,47 @@ describe('Cloud API webhook: events', () => {
     });
   });
 
+  it('an unknown status is logged at warn, naming the raw status and nothing secret', async () => {
+    const warnings: [object, string | undefined][] = [];
+    const logger = {
+      debug() {},
+      info() {},
+      warn: (obj: object, msg?: string) => void warnings.push([obj, msg]),
+      error() {},
+      child: () => logger,
+    };
+    const own = await createHarness({
+      provider: 'cloud_api',
+      clock: createManualClock('2025-11-25T10:00:00Z'),
+      client: { logger },
+    });
+    const server = await serve(createCloudWebhookHandler({ client: own.client }));
+    try {
+      const { body, signature } = signCloudPayload(
+        cloudStatus({
+          phoneNumberId: '106540352242922',
+          id: 'wamid.NOPE',
+          status: 'reverted_by_meta',
+          recipient: '+919845012345',
+        }),
+        own.secrets.appSecret,
+      );
+      const response = await fetch(`${server.url}/api/waba/cloud/${own.tenant.id}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature },
+        body,
+      });
+      expect(response.status).toBe(200);
+      expect(warnings).toContainEqual([
+        { provider: 'cloud_api', providerMessageId: 'wamid.NOPE', providerStatus: 'reverted_by_meta' },
+        'unknown provider status; the message is not moved',
+      ]);
+      expect(JSON.stringify(warnings)).not.toContain(own.secrets.appSecret);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('routes by phone number id when the URL names no tenant, and never applies events for another tenant', async () => {
     const routed = await serve(
       createCloudWebhookHandler({ client: h.client, tenantFromRequest: () => null }),
