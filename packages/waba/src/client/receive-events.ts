@@ -202,18 +202,35 @@ async function applyStatus(
     (event.altProviderMessageId
       ? await store.messages.findByProviderId(tenant.id, event.altProviderMessageId)
       : null);
+  const next = event.status;
+  if (next === null) {
+    // A status the provider added later: kept for listeners, but it ranks nowhere, so the message stays.
+    ctx.logger.warn(
+      {
+        provider: event.provider,
+        providerMessageId: event.providerMessageId,
+        providerStatus: event.providerStatus.slice(0, 64),
+      },
+      'unknown provider status; the message is not moved',
+    );
+  }
   if (!message) {
     ctx.logger.warn(
-      { provider: event.provider, providerMessageId: event.providerMessageId, status: event.status },
+      {
+        provider: event.provider,
+        providerMessageId: event.providerMessageId,
+        status: event.status,
+        providerStatus: event.providerStatus.slice(0, 64),
+      },
       'status for an unknown message',
     );
     return [{ type: 'status', tenant, waba, message: null, event }];
   }
   const learnsAltId = event.altProviderMessageId !== null && message.providerAltId === null;
-  if (statusMoves(message.status, event.status) || learnsAltId) {
-    const moves = statusMoves(message.status, event.status);
+  const moves = next !== null && statusMoves(message.status, next);
+  if (moves || learnsAltId) {
     message = await store.messages.updateStatus(tenant.id, message.id, {
-      status: moves ? event.status : message.status,
+      status: moves ? next : message.status,
       ...(moves ? { statusAt: event.at } : {}),
       ...(learnsAltId ? { providerAltId: event.altProviderMessageId } : {}),
       ...(moves && event.error

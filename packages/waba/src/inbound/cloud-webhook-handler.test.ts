@@ -222,6 +222,122 @@ describe('Cloud API webhook: events', () => {
     expect(readLeadWabaState((await h.store.leads.get(h.tenant.id, lead.id))!).marketingOptedOut).toBe(true);
   });
 
+  it('a test-number sender WhatsApp verified becomes a WA Direct lead with +wa_id, never dropped', async () => {
+    const { body, signature } = signCloudPayload(
+      cloudInboundText({
+        phoneNumberId: '106540352242922',
+        from: '+15550001234',
+        id: 'wamid.TEST',
+        text: 'Hi',
+      }),
+      h.secrets.appSecret,
+    );
+    const response = await post(body, signature);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ received: 1 });
+    const lead = await h.store.leads.getByPhone(h.tenant.id, '+15550001234');
+    expect(lead).toMatchObject({ source: 'WA Direct' });
+    expect(await h.store.messages.findByProviderId(h.tenant.id, 'wamid.TEST')).toMatchObject({
+      leadId: lead!.id,
+      direction: 'inbound',
+      body: 'Hi',
+    });
+    expect(events[0]).toMatchObject({
+      type: 'message',
+      event: { from: '+15550001234', phoneUnvalidated: true },
+    });
+  });
+
+  it('played moves a voice message to read; an unknown status is kept but moves nothing', async () => {
+    const { lead } = await h.store.leads.upsertByPhone({
+      clientAccountId: h.tenant.id,
+      phone: '+919845012345',
+      source: 'WA Direct',
+    });
+    const message = await h.store.messages.create({
+      clientAccountId: h.tenant.id,
+      leadId: lead.id,
+      direction: 'outbound',
+      kind: 'audio',
+      status: 'delivered',
+      provider: 'cloud_api',
+      providerMessageId: 'wamid.VOICE',
+    });
+    const send = async (status: string, timestamp: number) => {
+      const { body, signature } = signCloudPayload(
+        cloudStatus({
+          phoneNumberId: '106540352242922',
+          id: 'wamid.VOICE',
+          status,
+          recipient: '+919845012345',
+          timestamp,
+        }),
+        h.secrets.appSecret,
+      );
+      const response = await post(body, signature);
+      expect(response.status).toBe(200);
+      return (await response.json()) as { received: number };
+    };
+    expect(await send('played', 1764062600)).toMatchObject({ received: 1 });
+    expect(await h.store.messages.get(h.tenant.id, message.id)).toMatchObject({
+      status: 'read',
+      statusAt: new Date(1764062600 * 1000),
+    });
+    expect(events[0]).toMatchObject({ type: 'status', event: { status: 'read', providerStatus: 'played' } });
+
+    expect(await send('reverted_by_meta', 1764062700)).toMatchObject({ received: 1 });
+    expect(await h.store.messages.get(h.tenant.id, message.id)).toMatchObject({
+      status: 'read',
+      statusAt: new Date(1764062600 * 1000),
+    });
+    expect(events[1]).toMatchObject({
+      type: 'status',
+      message: { id: message.id },
+      event: { status: null, providerStatus: 'reverted_by_meta' },
+    });
+  });
+
+  it('an unknown status is logged at warn, naming the raw status and nothing secret', async () => {
+    const warnings: [object, string | undefined][] = [];
+    const logger = {
+      debug() {},
+      info() {},
+      warn: (obj: object, msg?: string) => void warnings.push([obj, msg]),
+      error() {},
+      child: () => logger,
+    };
+    const own = await createHarness({
+      provider: 'cloud_api',
+      clock: createManualClock('2025-11-25T10:00:00Z'),
+      client: { logger },
+    });
+    const server = await serve(createCloudWebhookHandler({ client: own.client }));
+    try {
+      const { body, signature } = signCloudPayload(
+        cloudStatus({
+          phoneNumberId: '106540352242922',
+          id: 'wamid.NOPE',
+          status: 'reverted_by_meta',
+          recipient: '+919845012345',
+        }),
+        own.secrets.appSecret,
+      );
+      const response = await fetch(`${server.url}/api/waba/cloud/${own.tenant.id}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature },
+        body,
+      });
+      expect(response.status).toBe(200);
+      expect(warnings).toContainEqual([
+        { provider: 'cloud_api', providerMessageId: 'wamid.NOPE', providerStatus: 'reverted_by_meta' },
+        'unknown provider status; the message is not moved',
+      ]);
+      expect(JSON.stringify(warnings)).not.toContain(own.secrets.appSecret);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('routes by phone number id when the URL names no tenant, and never applies events for another tenant', async () => {
     const routed = await serve(
       createCloudWebhookHandler({ client: h.client, tenantFromRequest: () => null }),

@@ -59,6 +59,11 @@ export interface InboundMessageEvent extends EventBase {
   providerMessageId: string;
   /** The lead, E.164. */
   from: string;
+  /**
+   * Set when the provider's verified sender id is kept as `+<digits>` although
+   * libphonenumber does not know the number (a new range, a test number).
+   */
+  phoneUnvalidated?: true;
   profileName: string | null;
   content: InboundContent;
   referral: InboundReferral | null;
@@ -72,8 +77,16 @@ export interface InboundStatusEvent extends EventBase {
   providerMessageId: string;
   /** The other id of the same message, when the event carries both (Gupshup `id` = wamid). */
   altProviderMessageId: string | null;
-  status: Extract<MessageStatus, 'queued' | 'sent' | 'delivered' | 'read' | 'failed' | 'held'>;
+  /**
+   * The stored message status this event moves towards; `null` for a provider
+   * status LeadRelay does not know, which is kept but moves nothing.
+   */
+  status: Extract<MessageStatus, 'queued' | 'sent' | 'delivered' | 'read' | 'failed' | 'held'> | null;
+  /** The provider's own status word (`played`, `held_for_quality_assessment`, …), as received. */
+  providerStatus: string;
   recipient: string | null;
+  /** Set when `recipient` is the provider's verified id kept as `+<digits>` (see `phoneUnvalidated` on messages). */
+  recipientUnvalidated?: true;
   pricing: {
     billable: boolean | null;
     category: string | null;

@@ -111,13 +111,18 @@ export const cloudWebhookSchema = z.object({
   ),
 });
 
-const STATUS: Record<string, InboundStatusEvent['status']> = {
+const STATUS: Record<string, NonNullable<InboundStatusEvent['status']>> = {
   sent: 'sent',
   delivered: 'delivered',
   read: 'read',
+  // A voice message was played: the message was read, and nothing ranks above it.
+  played: 'read',
   failed: 'failed',
   held_for_quality_assessment: 'held',
 };
+
+/** The stored status a Cloud API status moves towards; `null` (kept, moves nothing) for one not known. */
+const statusOf = (raw: string) => (Object.hasOwn(STATUS, raw) ? STATUS[raw]! : null);
 
 type CloudMessage = z.infer<typeof messageSchema>;
 
@@ -203,6 +208,20 @@ function referral(m: CloudMessage): InboundReferral | null {
 
 const seconds = (value: string) => new Date(Number(value) * 1000);
 const e164 = (waId: string) => tryNormalizePhone(waId.startsWith('+') ? waId : `+${waId}`);
+// The shape core stores as a phone: E.164 digits, no leading zero.
+const WA_ID = /^\+?([1-9]\d{6,14})$/;
+
+/**
+ * A WhatsApp id as a lead's phone. WhatsApp has verified the number, so one
+ * libphonenumber does not know (a range newer than its metadata, a test
+ * number) is kept as `+<digits>`, flagged, rather than lost.
+ */
+function senderPhone(waId: string): { phone: string; unvalidated: boolean } | null {
+  const valid = e164(waId);
+  if (valid) return { phone: valid, unvalidated: false };
+  const digits = WA_ID.exec(waId.trim())?.[1];
+  return digits ? { phone: `+${digits}`, unvalidated: true } : null;
+}
 
 /**
  * Normalises a (verified) Cloud API webhook into events, reading every entry
@@ -231,9 +250,9 @@ export function parseCloudWebhook(body: unknown): WabaInboundEvent[] {
           : {}),
       };
       for (const m of value.messages ?? []) {
-        const from = e164(m.from);
-        // A sender id that is not a phone number cannot become a lead: skip it rather than fail the batch.
-        if (!from) continue;
+        const sender = senderPhone(m.from);
+        // A sender id that is not digits cannot become a lead: skip it rather than fail the batch.
+        if (!sender) continue;
         const contact = value.contacts?.find((c) => c.wa_id === m.from) ?? value.contacts?.[0];
         events.push({
           type: 'message',
@@ -242,7 +261,8 @@ export function parseCloudWebhook(body: unknown): WabaInboundEvent[] {
           route,
           at: seconds(m.timestamp),
           providerMessageId: m.id,
-          from,
+          from: sender.phone,
+          ...(sender.unvalidated ? { phoneUnvalidated: true as const } : {}),
           profileName: contact?.profile?.name ?? null,
           content: content(m),
           referral: referral(m),
@@ -250,8 +270,7 @@ export function parseCloudWebhook(body: unknown): WabaInboundEvent[] {
         });
       }
       for (const s of value.statuses ?? []) {
-        const status = STATUS[s.status];
-        if (!status) continue;
+        const recipient = s.recipient_id ? senderPhone(s.recipient_id) : null;
         const firstError = s.errors?.[0];
         events.push({
           type: 'status',
@@ -261,8 +280,10 @@ export function parseCloudWebhook(body: unknown): WabaInboundEvent[] {
           at: seconds(s.timestamp),
           providerMessageId: s.id,
           altProviderMessageId: null,
-          status,
-          recipient: s.recipient_id ? e164(s.recipient_id) : null,
+          status: statusOf(s.status),
+          providerStatus: s.status,
+          recipient: recipient?.phone ?? null,
+          ...(recipient?.unvalidated ? { recipientUnvalidated: true as const } : {}),
           pricing: s.pricing
             ? {
                 billable: s.pricing.billable ?? null,

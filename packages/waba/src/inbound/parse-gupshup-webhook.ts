@@ -38,7 +38,7 @@ const userEventSchema = z.looseObject({
   type: z.string().min(1),
 });
 
-const STATUS: Record<string, InboundStatusEvent['status']> = {
+const STATUS: Record<string, NonNullable<InboundStatusEvent['status']>> = {
   enqueued: 'queued',
   sent: 'sent',
   delivered: 'delivered',
@@ -157,6 +157,7 @@ export function parseGupshupWebhook(body: unknown, receivedAt: Date = new Date()
           providerMessageId: primary,
           altProviderMessageId: e.id !== primary ? e.id : null,
           status,
+          providerStatus: e.type,
           recipient: e.destination ? phone(e.destination, 'payload.destination') : null,
           pricing: null,
           error:

@@ -58,6 +58,7 @@ describe('parseGupshupWebhook (fixtures)', () => {
         providerMessageId: 'ee4a68a0-1203-4c85-8dc3-49d0b3226a35',
         altProviderMessageId: 'gBEGkZlgQyWAAglMmDXYbsXl1W4',
         status: 'delivered',
+        providerStatus: 'delivered',
         recipient: '+919812345678',
         pricing: null,
         error: null,
@@ -169,6 +170,7 @@ describe('parseCloudWebhook (fixtures)', () => {
       providerMessageId: 'wamid.HBgMOTE5ODQ1MDEyMzQ1FQIAERgSQjRCMDQ',
       altProviderMessageId: null,
       status: 'delivered',
+      providerStatus: 'delivered',
       recipient: '+919845012345',
       pricing: { billable: false, category: 'utility', pricingModel: 'PMP', type: 'free_customer_service' },
       error: null,
@@ -249,6 +251,104 @@ describe('parseCloudWebhook (fixtures)', () => {
       content: { kind: 'button_reply', reply: { id: 'book_visit', title: 'Book a visit' } },
     });
     expect(events[2]).toMatchObject({ status: 'held' });
+  });
+
+  const cloudValue = (value: Record<string, unknown>) => ({
+    object: 'whatsapp_business_account',
+    entry: [
+      {
+        id: '1',
+        changes: [
+          {
+            field: 'messages',
+            value: { messaging_product: 'whatsapp', metadata: { phone_number_id: '1' }, ...value },
+          },
+        ],
+      },
+    ],
+  });
+
+  it('keeps a sender WhatsApp verified but libphonenumber does not know as +wa_id, flagged', () => {
+    // 16505551234 (Meta's sample number) is valid for libphonenumber, so it carries no flag.
+    const senders = ['15550001234', '15551234567', '16505551234', '919845012345'];
+    const events = parseCloudWebhook(
+      cloudValue({
+        contacts: senders.map((waId) => ({ wa_id: waId, profile: { name: `Lead ${waId}` } })),
+        messages: senders.map((from, i) => ({
+          from,
+          id: `w${i}`,
+          timestamp: '1',
+          type: 'text',
+          text: { body: 'Hi' },
+        })),
+        statuses: [{ id: 'w9', status: 'sent', timestamp: '1', recipient_id: '15550001234' }],
+      }),
+    );
+    expect(events).toHaveLength(5);
+    expect(events[0]).toMatchObject({
+      type: 'message',
+      from: '+15550001234',
+      phoneUnvalidated: true,
+      profileName: 'Lead 15550001234',
+    });
+    expect(events[1]).toMatchObject({ from: '+15551234567', phoneUnvalidated: true });
+    for (const [i, from] of [
+      [2, '+16505551234'],
+      [3, '+919845012345'],
+    ] as const) {
+      expect(events[i]).toMatchObject({ from });
+      expect(events[i]).not.toHaveProperty('phoneUnvalidated');
+    }
+    expect(events[4]).toMatchObject({
+      type: 'status',
+      recipient: '+15550001234',
+      recipientUnvalidated: true,
+    });
+  });
+
+  it('skips only sender ids that cannot be a stored phone (not 7–15 digits)', () => {
+    const events = parseCloudWebhook(
+      cloudValue({
+        messages: ['123456', '1234567890123456', '0123456789', 'abc1234567', '1234567'].map((from, i) => ({
+          from,
+          id: `w${i}`,
+          timestamp: '1',
+          type: 'text',
+          text: { body: 'Hi' },
+        })),
+      }),
+    );
+    expect(events.map((e) => (e.type === 'message' ? e.from : null))).toEqual(['+1234567']);
+  });
+
+  it('maps every documented status, played as read, and keeps an unknown one with its raw status', () => {
+    const raw = [
+      'sent',
+      'delivered',
+      'read',
+      'played',
+      'failed',
+      'held_for_quality_assessment',
+      'warning',
+      'constructor',
+    ];
+    const events = parseCloudWebhook(
+      cloudValue({
+        statuses: raw.map((status) => ({ id: 'w1', status, timestamp: '1', recipient_id: '919845012345' })),
+      }),
+    );
+    expect(events.map((e) => (e.type === 'status' ? [e.providerStatus, e.status, e.eventId] : null))).toEqual(
+      [
+        ['sent', 'sent', 'w1:sent'],
+        ['delivered', 'delivered', 'w1:delivered'],
+        ['read', 'read', 'w1:read'],
+        ['played', 'read', 'w1:played'],
+        ['failed', 'failed', 'w1:failed'],
+        ['held_for_quality_assessment', 'held', 'w1:held_for_quality_assessment'],
+        ['warning', null, 'w1:warning'],
+        ['constructor', null, 'w1:constructor'],
+      ],
+    );
   });
 
   it('refuses bodies that are not WhatsApp webhooks with a ValidationError', () => {

@@ -234,7 +234,15 @@ export function cloudInboundReply(
 export function cloudStatus(
   input: CloudEnvelopeInput & {
     id: string;
-    status: 'sent' | 'delivered' | 'read' | 'failed' | 'held_for_quality_assessment';
+    /** A documented status, or any other word a newer API version may send. */
+    status:
+      | 'sent'
+      | 'delivered'
+      | 'read'
+      | 'played'
+      | 'failed'
+      | 'held_for_quality_assessment'
+      | (string & {});
     recipient: string;
     timestamp?: number;
     pricing?: { billable: boolean; category: string; type: string };
