@@ -126,6 +126,8 @@ export interface WabaClient {
   idle(): Promise<void>;
   readonly store: CoreStore;
   readonly registry: TenantRegistry;
+  /** This package's own state: templates, the send ledger and the inbound event log (purge them here). */
+  readonly wabaStore: WabaStore;
 }
 
 function isWabaStore(value: SqlDatabase | WabaStore): value is WabaStore {
@@ -504,5 +506,6 @@ export function createWabaClient(options: WabaClientOptions): WabaClient {
     },
     store,
     registry,
+    wabaStore,
   };
 }

@@ -31,7 +31,8 @@ export function createMemoryWabaStore(options: MemoryWabaStoreOptions = {}): Wab
   const clock = options.clock ?? systemClock;
   const templates = new Map<string, WabaTemplate>();
   const ledger = new Map<string, LedgerRow>();
-  const inbound = new Set<string>();
+  // Event id → when it was received.
+  const inbound = new Map<string, Date>();
 
   const tenantTemplates = (clientAccountId: string) =>
     [...templates.values()]
@@ -114,17 +115,37 @@ export function createMemoryWabaStore(options: MemoryWabaStoreOptions = {}): Wab
         const row = ledger.get(key(clientAccountId, idempotencyKey));
         if (row?.status === 'in_flight') row.status = 'unknown';
       },
+      async purge(before) {
+        let purged = 0;
+        for (const [id, row] of ledger) {
+          if (row.status !== 'in_flight' && row.claimedAt.getTime() < before.getTime()) {
+            ledger.delete(id);
+            purged++;
+          }
+        }
+        return purged;
+      },
     },
 
     inboundEvents: {
-      async claim(clientAccountId, provider, providerEventId) {
+      async claim(clientAccountId, provider, providerEventId, now) {
         const id = key(clientAccountId, provider, providerEventId);
         if (inbound.has(id)) return false;
-        inbound.add(id);
+        inbound.set(id, now);
         return true;
       },
       async release(clientAccountId, provider, providerEventId) {
         inbound.delete(key(clientAccountId, provider, providerEventId));
+      },
+      async purge(before) {
+        let purged = 0;
+        for (const [id, receivedAt] of inbound) {
+          if (receivedAt.getTime() < before.getTime()) {
+            inbound.delete(id);
+            purged++;
+          }
+        }
+        return purged;
       },
     },
   };

@@ -198,6 +198,13 @@ export function createPostgresWabaStore(db: SqlDatabase): WabaStore {
           [clientAccountId, idempotencyKey],
         );
       },
+      async purge(before) {
+        const { rowCount } = await db.query(
+          `DELETE FROM waba_send_ledger WHERE status IN ('completed', 'unknown') AND claimed_at < $1`,
+          [before],
+        );
+        return rowCount;
+      },
     },
 
     inboundEvents: {
@@ -216,6 +223,12 @@ export function createPostgresWabaStore(db: SqlDatabase): WabaStore {
             WHERE client_account_id = $1 AND provider = $2 AND provider_event_id = $3`,
           [clientAccountId, provider, providerEventId],
         );
+      },
+      async purge(before) {
+        const { rowCount } = await db.query(`DELETE FROM waba_inbound_events WHERE received_at < $1`, [
+          before,
+        ]);
+        return rowCount;
       },
     },
   };

@@ -243,6 +243,22 @@ for (const harness of harnesses) {
         await store.sendLedger.markUnknown(T1, 'k1');
         expect((await claim('k1')).state).toBe('completed');
       });
+
+      it('purges completed and unknown entries claimed before a date, never an in-flight one', async () => {
+        expect(await claim('p1', '2026-10-01T10:00:00Z', 'h1', T2)).toEqual({ state: 'claimed' });
+        await store.sendLedger.complete(T2, 'p1', result('mp1'));
+        expect(await claim('p2', '2026-10-01T10:00:00Z', 'h1', T2)).toEqual({ state: 'claimed' });
+        await store.sendLedger.markUnknown(T2, 'p2');
+        expect(await claim('p3', '2026-10-01T10:00:00Z', 'h1', T2)).toEqual({ state: 'claimed' });
+        expect(await claim('p4', '2026-11-20T10:00:00Z', 'h1', T2)).toEqual({ state: 'claimed' });
+        await store.sendLedger.complete(T2, 'p4', result('mp4'));
+        expect(await store.sendLedger.purge(at('2026-11-01T00:00:00Z'))).toBe(2);
+        // Forgotten keys may send again; the in-flight and the newer entries are kept.
+        expect((await claim('p1', '2026-11-25T10:00:00Z', 'h1', T2)).state).toBe('claimed');
+        expect((await claim('p2', '2026-11-25T10:00:00Z', 'h1', T2)).state).toBe('claimed');
+        expect((await claim('p3', '2026-10-01T10:00:30Z', 'h1', T2)).state).toBe('in_flight');
+        expect((await claim('p4', '2026-11-25T10:00:00Z', 'h1', T2)).state).toBe('completed');
+      });
     });
 
     describe('inbound event log', () => {
@@ -254,6 +270,15 @@ for (const harness of harnesses) {
         expect(await store.inboundEvents.claim(T1, 'cloud_api', 'ABEG1', now)).toBe(true);
         await store.inboundEvents.release(T1, 'gupshup', 'ABEG1');
         expect(await store.inboundEvents.claim(T1, 'gupshup', 'ABEG1', now)).toBe(true);
+      });
+
+      it('purges ids received before a date', async () => {
+        expect(await store.inboundEvents.claim(T1, 'gupshup', 'OLD', at('2026-10-01T10:00:00Z'))).toBe(true);
+        expect(await store.inboundEvents.claim(T1, 'gupshup', 'NEW', at('2026-11-25T09:00:00Z'))).toBe(true);
+        const purged = await store.inboundEvents.purge(at('2026-11-01T00:00:00Z'));
+        expect(purged).toBe(1);
+        expect(await store.inboundEvents.claim(T1, 'gupshup', 'OLD', at('2026-11-25T10:00:00Z'))).toBe(true);
+        expect(await store.inboundEvents.claim(T1, 'gupshup', 'NEW', at('2026-11-25T10:00:00Z'))).toBe(false);
       });
     });
   });

@@ -62,6 +62,12 @@ export interface SendLedger {
   release(clientAccountId: string, idempotencyKey: string): Promise<void>;
   /** Marks a claim whose send may or may not have happened (a timeout, a 5xx): the key never sends again. */
   markUnknown(clientAccountId: string, idempotencyKey: string): Promise<void>;
+  /**
+   * Deletes completed and unknown entries claimed before `before` (in-flight
+   * claims stay); answers how many. A purged key is forgotten: using it again
+   * sends again, so keep entries longer than any caller may repeat a key.
+   */
+  purge(before: Date): Promise<number>;
 }
 
 export interface InboundEventLog {
@@ -72,6 +78,8 @@ export interface InboundEventLog {
   claim(clientAccountId: string, provider: string, providerEventId: string, now: Date): Promise<boolean>;
   /** Forgets an id whose processing failed, so the provider's retry is processed. */
   release(clientAccountId: string, provider: string, providerEventId: string): Promise<void>;
+  /** Deletes ids received before `before` (older than any provider retry); answers how many. */
+  purge(before: Date): Promise<number>;
 }
 
 export interface WabaStore {
