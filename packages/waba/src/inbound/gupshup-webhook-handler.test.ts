@@ -14,6 +14,7 @@ import {
   onlyLoopbackUnhandled,
   serve,
 } from '../../test/harness.js';
+import { readLeadWabaState } from '../client/lead-waba-state.js';
 import { createGupshupWebhookHandler } from './gupshup-webhook-handler.js';
 import type { WabaEvent } from './waba-event.js';
 
@@ -207,6 +208,104 @@ describe('Gupshup webhook: events', () => {
       type: 'status',
       message: null,
       event: { error: { code: '1002' } },
+    });
+  });
+
+  it('a failed event with only gsId fails the sent message; a mismatch fails it too', async () => {
+    const gupshup = gupshupHandlers({
+      baseUrl: GUPSHUP_BASE,
+      outcome: { status: 202, body: JSON.parse(fixture('gupshup-send-accepted.json')) },
+    });
+    msw.use(...gupshup.handlers);
+    const { lead } = await h.store.leads.upsertByPhone({
+      clientAccountId: h.tenant.id,
+      phone: '+919812345678',
+      source: 'WA Direct',
+    });
+    await h.store.leads.update(h.tenant.id, lead.id, { lastInboundAt: h.clock.now() });
+    const sent = await h.client.send({
+      tenant: h.tenant.id,
+      to: '+919812345678',
+      message: { type: 'text', text: 'Hi' },
+    });
+    const failed = await post(
+      JSON.stringify({
+        app: 'DemoApp',
+        timestamp: 1764062160000,
+        version: 2,
+        type: 'message-event',
+        payload: {
+          gsId: sent.providerMessageId,
+          type: 'failed',
+          payload: { code: 1002, reason: 'Number Does Not Exists On WhatsApp' },
+        },
+      }),
+    );
+    expect(failed.status).toBe(200);
+    expect(await h.store.messages.get(h.tenant.id, sent.messageId)).toMatchObject({ status: 'failed' });
+    expect(events.at(-1)).toMatchObject({
+      type: 'status',
+      message: { id: sent.messageId },
+      event: { error: { code: '1002' } },
+    });
+
+    const mismatch = await post(
+      JSON.stringify({
+        app: 'DemoApp',
+        timestamp: 1764062170000,
+        version: 2,
+        type: 'message-event',
+        payload: {
+          id: '59f8db90-b2a8-4c0e-9a3f-1f3c2d4e5f60',
+          gsId: sent.providerMessageId,
+          type: 'mismatch',
+          destination: '919812345678',
+          payload: { srcAddr: 'TESTSM', code: 1003, reason: 'Billing mismatch' },
+        },
+      }),
+    );
+    expect(mismatch.status).toBe(200);
+    expect(events.at(-1)).toMatchObject({
+      type: 'status',
+      message: { id: sent.messageId },
+      event: { status: 'failed', error: { code: '1003', reason: 'Billing mismatch' } },
+    });
+  });
+
+  it('a click-to-WhatsApp referral gives the lead its free entry point', async () => {
+    const response = await post(
+      JSON.stringify({
+        app: 'DemoApp',
+        timestamp: 1764062220000,
+        version: 2,
+        type: 'message',
+        payload: {
+          id: 'ABEGkYaYVSEEAhAL3SLAWwHKeKrt6s3FKB0c',
+          source: '919812345678',
+          type: 'text',
+          payload: { text: 'Hi, I saw your ad' },
+          sender: { phone: '919812345678', name: 'Priya', country_code: '91', dial_code: '9812345678' },
+          context: null,
+          referral: {
+            source_url: 'https://fb.me/abc',
+            source_id: '120200000000000',
+            source_type: 'ad',
+            headline: '2BHK in Baner',
+            body: '',
+            media_type: 'image',
+            ctwa_clid: 'ARAkLkA8rmlFeiCktEJQ',
+          },
+        },
+      }),
+    );
+    expect(await response.json()).toEqual({ received: 1, duplicates: 0 });
+    const lead = await h.store.leads.getByPhone(h.tenant.id, '+919812345678');
+    expect(readLeadWabaState(lead!).entryPoint).toMatchObject({
+      source: 'ctwa',
+      at: new Date(1764062220000),
+      sourceId: '120200000000000',
+      ctwaClid: 'ARAkLkA8rmlFeiCktEJQ',
+      headline: '2BHK in Baner',
     });
   });
 

@@ -1,6 +1,11 @@
 import { parseOrThrow, tryNormalizePhone, ValidationError } from '@leadrelay/core';
 import { z } from 'zod';
-import type { InboundContent, InboundStatusEvent, WabaInboundEvent } from './inbound-event.js';
+import type {
+  InboundContent,
+  InboundReferral,
+  InboundStatusEvent,
+  WabaInboundEvent,
+} from './inbound-event.js';
 
 const PROVIDER = 'gupshup';
 
@@ -14,6 +19,15 @@ const envelopeSchema = z.looseObject({
   payload: z.looseObject({}),
 });
 
+const referralSchema = z.looseObject({
+  source_url: z.string().nullish(),
+  source_id: str.nullish(),
+  source_type: z.string().nullish(),
+  headline: z.string().nullish(),
+  body: z.string().nullish(),
+  ctwa_clid: z.string().nullish(),
+});
+
 const messageSchema = z.looseObject({
   id: z.string().min(1),
   source: str,
@@ -23,15 +37,18 @@ const messageSchema = z.looseObject({
   context: z.looseObject({ id: z.string().nullish(), gsId: z.string().nullish() }).nullish(),
 });
 
-const messageEventSchema = z.looseObject({
-  id: z.string().min(1),
-  gsId: z.string().nullish(),
-  type: z.string().min(1),
-  destination: str.optional(),
-  payload: z
-    .looseObject({ code: str.optional(), reason: z.string().nullish(), ts: z.number().optional() })
-    .default({}),
-});
+// A failed event may carry only `gsId` (the id the send returned), no `id`.
+const messageEventSchema = z
+  .looseObject({
+    id: z.string().min(1).nullish(),
+    gsId: z.string().min(1).nullish(),
+    type: z.string().min(1),
+    destination: str.optional(),
+    payload: z
+      .looseObject({ code: str.optional(), reason: z.string().nullish(), ts: z.number().optional() })
+      .default({}),
+  })
+  .refine((e) => Boolean(e.id ?? e.gsId), { message: 'needs id or gsId', path: ['id'] });
 
 const userEventSchema = z.looseObject({
   phone: str,
@@ -44,6 +61,8 @@ const STATUS: Record<string, NonNullable<InboundStatusEvent['status']>> = {
   delivered: 'delivered',
   read: 'read',
   failed: 'failed',
+  // A billing or number mismatch: Gupshup did not deliver the message.
+  mismatch: 'failed',
 };
 
 function phone(digits: string, field: string): string {
@@ -54,6 +73,24 @@ function phone(digits: string, field: string): string {
     });
   }
   return e164;
+}
+
+function referral(m: z.infer<typeof messageSchema>): InboundReferral | null {
+  // Gupshup puts the ad's referral beside the message, or inside its payload or context.
+  // An unreadable one is dropped: the message itself is still applied.
+  const r = [m.referral, m.payload.referral, m.context?.referral]
+    .map((candidate) => referralSchema.safeParse(candidate))
+    .find((parsed) => parsed.success)?.data;
+  if (!r) return null;
+  return {
+    // As in the Cloud API: `ad` is a click-to-WhatsApp ad, anything else a Page post or button.
+    source: r.source_type === 'ad' ? 'ctwa' : 'page_cta',
+    sourceId: r.source_id ?? null,
+    sourceUrl: r.source_url ?? null,
+    headline: r.headline ?? null,
+    body: r.body ?? null,
+    ctwaClid: r.ctwa_clid ?? null,
+  };
 }
 
 function content(type: string, p: Record<string, unknown>): InboundContent {
@@ -137,7 +174,7 @@ export function parseGupshupWebhook(body: unknown, receivedAt: Date = new Date()
           from,
           profileName: m.sender?.name ?? null,
           content: content(m.type, m.payload),
-          referral: null,
+          referral: referral(m),
           replyToProviderId: m.context?.gsId ?? m.context?.id ?? null,
         },
       ];
@@ -146,7 +183,8 @@ export function parseGupshupWebhook(body: unknown, receivedAt: Date = new Date()
       const e = parseOrThrow(messageEventSchema, envelope.payload, 'Gupshup message-event');
       const status = STATUS[e.type];
       if (!status) return [];
-      const primary = e.gsId ?? e.id;
+      // The refinement guarantees one of the two.
+      const primary = (e.gsId ?? e.id)!;
       return [
         {
           type: 'status',
@@ -155,7 +193,7 @@ export function parseGupshupWebhook(body: unknown, receivedAt: Date = new Date()
           route,
           at: e.payload.ts ? new Date(e.payload.ts * 1000) : at,
           providerMessageId: primary,
-          altProviderMessageId: e.id !== primary ? e.id : null,
+          altProviderMessageId: e.id && e.id !== primary ? e.id : null,
           status,
           providerStatus: e.type,
           recipient: e.destination ? phone(e.destination, 'payload.destination') : null,

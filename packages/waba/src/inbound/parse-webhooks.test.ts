@@ -77,6 +77,120 @@ describe('parseGupshupWebhook (fixtures)', () => {
     });
   });
 
+  it('failed with only gsId (with or without destination): found by the gsId', () => {
+    const body = {
+      app: 'DemoApp',
+      timestamp: 1580227766370,
+      version: 2,
+      type: 'message-event',
+      payload: {
+        gsId: 'ee4a68a0-1203-4c85-8dc3-49d0b3226a35',
+        type: 'failed',
+        destination: '919812345678',
+        payload: { code: 1002, reason: 'Number Does Not Exists On WhatsApp' },
+      },
+    };
+    expect(parseGupshupWebhook(body)).toEqual([
+      {
+        type: 'status',
+        provider: 'gupshup',
+        eventId: 'ee4a68a0-1203-4c85-8dc3-49d0b3226a35:failed',
+        route: { appName: 'DemoApp' },
+        at: new Date(1580227766370),
+        providerMessageId: 'ee4a68a0-1203-4c85-8dc3-49d0b3226a35',
+        altProviderMessageId: null,
+        status: 'failed',
+        providerStatus: 'failed',
+        recipient: '+919812345678',
+        pricing: null,
+        error: { code: '1002', reason: 'Number Does Not Exists On WhatsApp' },
+      },
+    ]);
+    const { destination: _, ...noDestination } = body.payload;
+    expect(parseGupshupWebhook({ ...body, payload: noDestination })).toEqual([
+      expect.objectContaining({
+        providerMessageId: 'ee4a68a0-1203-4c85-8dc3-49d0b3226a35',
+        status: 'failed',
+        recipient: null,
+      }),
+    ]);
+    expect(() =>
+      parseGupshupWebhook({ ...body, payload: { type: 'failed', destination: '919812345678' } }),
+    ).toThrow(ValidationError);
+  });
+
+  it('mismatch: a failed status with the code and reason', () => {
+    expect(
+      parseGupshupWebhook({
+        app: 'DemoApp',
+        timestamp: 1580227766370,
+        version: 2,
+        type: 'message-event',
+        payload: {
+          id: '59f8db90-b2a8-4c0e-9a3f-1f3c2d4e5f60',
+          gsId: 'ee4a68a0-1203-4c85-8dc3-49d0b3226a35',
+          type: 'mismatch',
+          destination: '919812345678',
+          payload: { srcAddr: 'TESTSM', code: 1003, reason: 'Billing mismatch' },
+        },
+      }),
+    ).toEqual([
+      expect.objectContaining({
+        type: 'status',
+        eventId: 'ee4a68a0-1203-4c85-8dc3-49d0b3226a35:mismatch',
+        providerMessageId: 'ee4a68a0-1203-4c85-8dc3-49d0b3226a35',
+        altProviderMessageId: '59f8db90-b2a8-4c0e-9a3f-1f3c2d4e5f60',
+        status: 'failed',
+        providerStatus: 'mismatch',
+        recipient: '+919812345678',
+        error: { code: '1003', reason: 'Billing mismatch' },
+      }),
+    ]);
+  });
+
+  it('click-to-WhatsApp referral, beside the message or inside its payload', () => {
+    const ad = {
+      source_url: 'https://fb.me/abc',
+      source_id: '120200000000000',
+      source_type: 'ad',
+      headline: '2BHK in Baner',
+      body: '',
+      media_type: 'image',
+      ctwa_clid: 'ARAkLkA8rmlFeiCktEJQ',
+    };
+    const message = {
+      id: 'ABEGkYaYVSEEAhAL3SLAWwHKeKrt6s3FKB0c',
+      source: '919812345678',
+      type: 'text',
+      payload: { text: 'Hi, I saw your ad' },
+      sender: { phone: '919812345678', name: 'Priya', country_code: '91', dial_code: '9812345678' },
+      context: null,
+    };
+    const envelope = { app: 'DemoApp', timestamp: 1580227766370, version: 2, type: 'message' };
+    const expected = {
+      source: 'ctwa',
+      sourceId: '120200000000000',
+      sourceUrl: 'https://fb.me/abc',
+      headline: '2BHK in Baner',
+      body: '',
+      ctwaClid: 'ARAkLkA8rmlFeiCktEJQ',
+    };
+    const [beside] = parseGupshupWebhook({ ...envelope, payload: { ...message, referral: ad } });
+    expect(beside).toMatchObject({
+      type: 'message',
+      from: '+919812345678',
+      content: { kind: 'text', text: 'Hi, I saw your ad' },
+      referral: expected,
+    });
+    const [inside] = parseGupshupWebhook({
+      ...envelope,
+      payload: { ...message, payload: { ...message.payload, referral: ad } },
+    });
+    expect(inside).toMatchObject({ content: { text: 'Hi, I saw your ad' }, referral: expected });
+    const [unreadable] = parseGupshupWebhook({ ...envelope, payload: { ...message, referral: 'ad' } });
+    expect(unreadable).toMatchObject({ type: 'message', referral: null });
+  });
+
   it('user-event opted-out', () => {
     expect(parseGupshupWebhook(fixture('gupshup-user-event-optout.json'))).toEqual([
       {
