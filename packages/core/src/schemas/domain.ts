@@ -240,7 +240,20 @@ export const leadInputSchema = z.object({
 });
 export type LeadInput = z.input<typeof leadInputSchema>;
 
-/** Fields a caller may change on an existing lead. */
+/** Keys to set in and remove from a JSON record field, applied by the store in one write. */
+const jsonMergeSchema = <V extends z.ZodType>(value: V) =>
+  z.object({
+    set: z.record(z.string(), value).optional(),
+    remove: z.array(z.string()).max(1000).optional(),
+  });
+
+/**
+ * Fields a caller may change on an existing lead. `answers` and `attributes`
+ * replace the whole record; `mergeAnswers` and `mergeAttributes` set and
+ * remove single keys at the database, so concurrent writers of other keys
+ * are kept. `expectedUpdatedAt` applies the patch only to the version the
+ * caller read (`ConflictError` `lead_modified` otherwise).
+ */
 export const leadPatchSchema = z
   .object({
     name: z.string().max(255).nullable(),
@@ -251,6 +264,9 @@ export const leadPatchSchema = z
     agentId: id.nullable(),
     answers: z.record(z.string(), answerValue),
     attributes: z.record(z.string(), z.unknown()),
+    mergeAnswers: jsonMergeSchema(answerValue),
+    mergeAttributes: jsonMergeSchema(z.unknown()),
+    expectedUpdatedAt: timestamp,
     timeZone: timeZone.nullable(),
     optedOut: z.boolean(),
     lastInboundAt: timestamp.nullable(),

@@ -1,6 +1,7 @@
 export * from './constraint-errors.js';
 export * from './core-constraints.js';
 export * from './core-migrations.js';
+export type { JsonMerge } from './json-merge.js';
 export * from './lead-merge.js';
 export * from './memory-store.js';
 export * from './migrations.js';

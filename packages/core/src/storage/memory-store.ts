@@ -24,6 +24,7 @@ import {
 import { parseOrThrow } from '../schemas/parse.js';
 import { constraintError } from './constraint-errors.js';
 import { coreConstraints } from './core-constraints.js';
+import { applyJsonMerge, assertOneWrite, leadModified } from './json-merge.js';
 import { mergeLead, parseLeadUpsert } from './lead-merge.js';
 import { decodeCursor, encodeCursor, pageLimit } from './page-cursor.js';
 import {
@@ -394,10 +395,22 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CoreStore {
         return lead ? copy(lead) : null;
       },
       async update(clientAccountId, id, patch) {
-        const changes: Partial<Lead> = parsePatch(leadPatchSchema, patch, 'lead patch');
+        const { mergeAnswers, mergeAttributes, expectedUpdatedAt, ...parsed } = parsePatch(
+          leadPatchSchema,
+          patch,
+          'lead patch',
+        );
+        const changes: Partial<Lead> = parsed;
+        assertOneWrite('answers', changes.answers, mergeAnswers);
+        assertOneWrite('attributes', changes.attributes, mergeAttributes);
+        const lead = leads.mustGet(clientAccountId, id);
+        if (expectedUpdatedAt !== undefined && lead.updatedAt.getTime() !== expectedUpdatedAt.getTime()) {
+          throw leadModified(id, expectedUpdatedAt);
+        }
+        if (mergeAnswers) changes.answers = applyJsonMerge(lead.answers, mergeAnswers) as Lead['answers'];
+        if (mergeAttributes) changes.attributes = applyJsonMerge(lead.attributes, mergeAttributes);
         if (changes.optedOut !== undefined) {
           // Keep the first opt-out time while the lead stays opted out.
-          const lead = leads.mustGet(clientAccountId, id);
           changes.optedOutAt = changes.optedOut ? (lead.optedOut ? lead.optedOutAt : now()) : null;
         }
         return leads.update(clientAccountId, id, changes);

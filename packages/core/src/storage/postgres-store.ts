@@ -25,6 +25,7 @@ import {
 import { parseOrThrow } from '../schemas/parse.js';
 import { translateConstraintViolation } from './constraint-errors.js';
 import { coreConstraints } from './core-constraints.js';
+import { assertOneWrite, leadModified } from './json-merge.js';
 import { parseLeadUpsert } from './lead-merge.js';
 import { decodeCursor, encodeCursor, pageLimit } from './page-cursor.js';
 import {
@@ -216,7 +217,7 @@ export function createPostgresStore(db: SqlDatabase, options: PostgresStoreOptio
     clientAccountId: string | null,
     id: string,
     changes: Record<string, unknown>,
-    options: { extra?: (p: Params) => string[]; exec?: SqlExecutor } = {},
+    options: { extra?: (p: Params) => string[]; where?: (p: Params) => string[]; exec?: SqlExecutor } = {},
   ): Promise<T | null> {
     const p = paramList();
     const sets = Object.entries(changes).map(
@@ -225,10 +226,12 @@ export function createPostgresStore(db: SqlDatabase, options: PostgresStoreOptio
     sets.push(...(options.extra?.(p) ?? []));
     if (t.hasUpdatedAt) sets.push(`updated_at = ${p.add(now())}`);
     if (sets.length === 0) sets.push('id = id');
-    const where =
+    const where = [
       clientAccountId === null
         ? `id = ${p.add(id)}`
-        : `client_account_id = ${p.add(clientAccountId)} AND id = ${p.add(id)}`;
+        : `client_account_id = ${p.add(clientAccountId)} AND id = ${p.add(id)}`,
+      ...(options.where?.(p) ?? []),
+    ].join(' AND ');
     const rows = await run(
       options.exec ?? db,
       `UPDATE ${t.name} SET ${sets.join(', ')} WHERE ${where} RETURNING *`,
@@ -413,20 +416,45 @@ export function createPostgresStore(db: SqlDatabase, options: PostgresStoreOptio
       getByPhone: (clientAccountId, phone) =>
         selectOne(LEADS, 'client_account_id = $1 AND phone = $2', [clientAccountId, phone]),
       async update(clientAccountId, id, patch) {
-        const { optedOut, ...changes } = parsePatch(leadPatchSchema, patch, 'lead patch');
-        const extra =
-          optedOut === undefined
+        const { optedOut, mergeAnswers, mergeAttributes, expectedUpdatedAt, ...changes } = parsePatch(
+          leadPatchSchema,
+          patch,
+          'lead patch',
+        );
+        assertOneWrite('answers', changes.answers, mergeAnswers);
+        assertOneWrite('attributes', changes.attributes, mergeAttributes);
+        const extra = (p: Params) => {
+          const sets: string[] = [];
+          if (optedOut !== undefined) {
+            const flag = p.add(optedOut);
+            // Keep the first opt-out time while the lead stays opted out.
+            sets.push(
+              `opted_out = ${flag}`,
+              `opted_out_at = CASE WHEN ${flag}::boolean
+                 THEN CASE WHEN opted_out THEN opted_out_at ELSE ${p.add(now())}::timestamptz END END`,
+            );
+          }
+          // Merged in the row itself: a concurrent writer of another key is never overwritten.
+          for (const [col, merge] of [
+            ['answers', mergeAnswers],
+            ['attributes', mergeAttributes],
+          ] as const) {
+            if (!merge) continue;
+            sets.push(
+              `${col} = (${col} || ${p.add(JSON.stringify(merge.set ?? {}))}::jsonb) - ${p.add(merge.remove ?? [])}::text[]`,
+            );
+          }
+          return sets;
+        };
+        const where =
+          expectedUpdatedAt === undefined
             ? undefined
-            : (p: Params) => {
-                const flag = p.add(optedOut);
-                // Keep the first opt-out time while the lead stays opted out.
-                return [
-                  `opted_out = ${flag}`,
-                  `opted_out_at = CASE WHEN ${flag}::boolean
-                     THEN CASE WHEN opted_out THEN opted_out_at ELSE ${p.add(now())}::timestamptz END END`,
-                ];
-              };
-        return found(await update(LEADS, clientAccountId, id, changes, { extra }), 'Lead', 'lead_not_found');
+            : (p: Params) => [`updated_at = ${p.add(expectedUpdatedAt)}::timestamptz`];
+        const updated = await update(LEADS, clientAccountId, id, changes, { extra, where });
+        if (!updated && expectedUpdatedAt !== undefined && (await getScoped(LEADS, clientAccountId, id))) {
+          throw leadModified(id, expectedUpdatedAt);
+        }
+        return found(updated, 'Lead', 'lead_not_found');
       },
       list: (clientAccountId, query = {}) =>
         page(

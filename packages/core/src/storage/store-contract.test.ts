@@ -553,6 +553,44 @@ export function coreStoreContract(
         expect((await store.leads.get(a.id, lead.id))?.status).toBe('contacted');
       });
 
+      it('merges answers and attributes key by key, and applies a precondition on updatedAt', async () => {
+        const [a] = await twoTenants();
+        const lead = await store.leads.create({
+          clientAccountId: a.id,
+          phone: phone(),
+          answers: { budget: '50L', bhk: '2' },
+          attributes: { utm: 'fb', waba: { marketingOptedOut: false } },
+        });
+        clock.advance(1_000);
+        const merged = await store.leads.update(a.id, lead.id, {
+          mergeAnswers: { set: { locality: 'Baner' }, remove: ['bhk'] },
+          mergeAttributes: { set: { waba: { marketingOptedOut: true } } },
+        });
+        expect(merged.answers).toEqual({ budget: '50L', locality: 'Baner' });
+        expect(merged.attributes).toEqual({ utm: 'fb', waba: { marketingOptedOut: true } });
+        await expect(
+          store.leads.update(a.id, lead.id, { answers: {}, mergeAnswers: { set: { x: '1' } } }),
+        ).rejects.toMatchObject({ code: 'patch_invalid', status: 400 });
+
+        // A whole-record edit of a stale read is refused; of the current one, applied.
+        await expect(
+          store.leads.update(a.id, lead.id, { answers: {}, expectedUpdatedAt: lead.updatedAt }),
+        ).rejects.toMatchObject({ code: 'lead_modified', status: 409 });
+        expect((await store.leads.get(a.id, lead.id))?.answers).toEqual({ budget: '50L', locality: 'Baner' });
+        clock.advance(1_000);
+        const edited = await store.leads.update(a.id, lead.id, {
+          answers: { budget: '60L' },
+          expectedUpdatedAt: merged.updatedAt,
+        });
+        expect(edited.answers).toEqual({ budget: '60L' });
+        await expect(
+          store.leads.update(a.id, 'no-such-lead', {
+            status: 'contacted',
+            expectedUpdatedAt: merged.updatedAt,
+          }),
+        ).rejects.toMatchObject({ code: 'lead_not_found' });
+      });
+
       it('lists newest first with filters and stable pagination', async () => {
         const [a, b] = await twoTenants();
         clock.advance(1_000);
@@ -1015,6 +1053,30 @@ export function coreStoreContract(
         expect([lead.source, ...lead.additionalSources].sort()).toEqual([...sources].sort());
         expect(new Set(lead.additionalSources).size).toBe(19);
         expect(Object.keys(lead.answers)).toHaveLength(20);
+      });
+
+      it('20 concurrent writers of different answer and attribute keys lose nothing', async () => {
+        const t = await tenant();
+        const lead = await store.leads.create({
+          clientAccountId: t.id,
+          phone: phone(),
+          answers: { seed: '1' },
+        });
+        await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            store.leads.update(t.id, lead.id, {
+              mergeAnswers: { set: { [`q${i}`]: `a${i}` } },
+              mergeAttributes: { set: { [`k${i}`]: i } },
+              ...(i % 5 === 0 ? { status: 'contacted' as const } : {}),
+            }),
+          ),
+        );
+        const stored = (await store.leads.get(t.id, lead.id))!;
+        expect(Object.keys(stored.answers).sort()).toEqual(
+          ['seed', ...Array.from({ length: 20 }, (_, i) => `q${i}`)].sort(),
+        );
+        expect(Object.keys(stored.attributes)).toHaveLength(20);
+        expect(stored.attributes.k7).toBe(7);
       });
 
       it('two concurrent default bot profiles leave exactly one default', async () => {

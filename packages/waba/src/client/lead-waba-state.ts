@@ -45,7 +45,8 @@ export function readLeadWabaState(lead: Pick<Lead, 'attributes'>): LeadWabaState
 
 /**
  * Applies a change to the lead's WhatsApp state (and any core lead fields in
- * `fields`), re-reading the lead first so other attributes are kept.
+ * `fields`). Only the `waba` attribute key is written (an atomic merge), so
+ * concurrent writers of other attributes are kept.
  *
  * @example await updateLeadWabaState(store, tenantId, leadId, (s) => ({ ...s, marketingOptedOut: true }));
  */
@@ -59,9 +60,11 @@ export async function updateLeadWabaState(
   const lead = await store.leads.get(clientAccountId, leadId);
   if (!lead) return store.leads.update(clientAccountId, leadId, fields);
   const next = change(readLeadWabaState(lead), lead);
+  const { attributes, ...rest } = fields;
+  // Only this package's key is written: other writers' attributes are merged around it, never overwritten.
   return store.leads.update(clientAccountId, leadId, {
-    ...fields,
-    attributes: { ...lead.attributes, ...(fields.attributes ?? {}), [KEY]: serialise(next) },
+    ...rest,
+    mergeAttributes: { set: { ...(attributes ?? {}), [KEY]: serialise(next) } },
   });
 }
 

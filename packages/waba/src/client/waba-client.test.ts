@@ -497,6 +497,28 @@ describe('WabaClient: free entry point and explain', () => {
     await registerTemplates(h);
   });
 
+  it('writing the WhatsApp state keeps an attribute another writer set after it was read', async () => {
+    const lead = await leadWrote(h, PRIYA, 1);
+    const store = {
+      leads: {
+        ...h.store.leads,
+        // Another writer (a dashboard edit) lands between this read and the write.
+        get: async (tenantId: string, id: string) => {
+          const read = await h.store.leads.get(tenantId, id);
+          await h.store.leads.update(tenantId, id, { mergeAttributes: { set: { crm: 'HS-42' } } });
+          return read;
+        },
+      },
+    };
+    await updateLeadWabaState(store, h.tenant.id, lead.id, (state) => ({
+      ...state,
+      marketingOptedOut: true,
+    }));
+    const stored = (await h.store.leads.get(h.tenant.id, lead.id))!;
+    expect(stored.attributes.crm).toBe('HS-42');
+    expect(stored.attributes.waba).toMatchObject({ marketingOptedOut: true });
+  });
+
   it('the first answer to a Click-to-WhatsApp lead opens 72 free hours, recorded on the lead', async () => {
     mock('cloud_api');
     const lead = await leadWrote(h, PRIYA, 1);
