@@ -21,6 +21,18 @@ beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
 afterEach(() => server.resetHandlers());
 afterAll(() => server.close());
 
+// The welcome template, filled from the lead's first name and city.
+const WELCOME_STEP = {
+  id: 'hello',
+  delay: 'PT0S',
+  message: {
+    type: 'template' as const,
+    name: 'welcome_lead',
+    language: 'en',
+    parameters: { body: [{ var: 'lead.firstName' }, { var: ['lead.answers.city', 'your area'] }] },
+  },
+};
+
 describe('createWabaSender: follow-ups through the waba client and a Cloud API emulation', () => {
   const clock = createManualClock('2026-11-25T06:00:00Z');
   let waba: WabaClient;
@@ -91,18 +103,7 @@ describe('createWabaSender: follow-ups through the waba client and a Cloud API e
     await followUps.createCampaign(
       campaignInput({
         clientAccountId: tenantId,
-        steps: [
-          {
-            id: 'hello',
-            delay: 'PT0S',
-            message: {
-              type: 'template',
-              name: 'welcome_lead',
-              language: 'en',
-              parameters: { body: [{ var: 'lead.firstName' }, { var: ['lead.answers.city', 'your area'] }] },
-            },
-          },
-        ],
+        steps: [WELCOME_STEP],
       }),
     );
     await followUps.handleLeadEvent({ type: 'lead_created', tenant: tenantId, leadId });
@@ -183,18 +184,7 @@ describe('createWabaSender: follow-ups through the waba client and a Cloud API e
     const lead = (await core.leads.get(tenantId, leadId))!;
     const campaign = campaignInput({
       clientAccountId: tenantId,
-      steps: [
-        {
-          id: 'hello',
-          delay: 'PT0S',
-          message: {
-            type: 'template',
-            name: 'welcome_lead',
-            language: 'en',
-            parameters: { body: [{ var: 'lead.firstName' }, { var: ['lead.answers.city', 'your area'] }] },
-          },
-        },
-      ],
+      steps: [WELCOME_STEP],
     });
     const result = await followUps.testSend(campaign, 'hello', { to: '+919900011122', lead });
     expect(cloud.sends).toHaveLength(1);

@@ -44,16 +44,17 @@ export interface TenantRegistry {
   /** The webhook verification token, or null when none is configured. */
   metaVerifyToken(tenant: Tenant): string | null;
   /**
-   * The Meta app secrets that may sign a Cloud API number's webhooks: the
-   * configuration's own (`providerConfig.appSecretEncrypted`, sealed as
-   * `meta_app_secret`) when it has one, else the tenant's.
+   * The Meta app secret of a Cloud API number with a Meta app of its own
+   * (`providerConfig.appSecretEncrypted`, sealed as `meta_app_secret`), or
+   * null when it has none and the tenant's secrets sign its webhooks.
    */
-  wabaMetaAppSecrets(waba: WabaConfiguration, tenant: Tenant): string[];
+  wabaMetaAppSecret(waba: WabaConfiguration): string | null;
   /**
-   * A Cloud API number's webhook verification token: the configuration's own
-   * (`providerConfig.verifyTokenEncrypted`, sealed as `meta_verify_token`), else the tenant's.
+   * The webhook verification token of a Cloud API number with a Meta app of
+   * its own (`providerConfig.verifyTokenEncrypted`, sealed as
+   * `meta_verify_token`), or null when the tenant's token serves it.
    */
-  wabaVerifyToken(waba: WabaConfiguration, tenant: Tenant): string | null;
+  wabaVerifyToken(waba: WabaConfiguration): string | null;
   /** The page access token for Graph calls, or null when the page has none (re-authorisation needed). */
   pageAccessToken(page: FacebookPage): string | null;
   /** The provider credentials: Gupshup API key or Cloud API access token. */
@@ -130,7 +131,13 @@ export function createTenantRegistry(options: TenantRegistryOptions): TenantRegi
   const openOptional = (clientAccountId: string, kind: TenantSecretKind, envelope: string | null) =>
     envelope === null ? null : openTenantSecret(secretBox, clientAccountId, kind, envelope);
 
-  const registry: TenantRegistry = {
+  // A secret kept in a configuration's providerConfig (loose JSON): only a non-empty string counts.
+  const openOwn = (clientAccountId: string, kind: TenantSecretKind, envelope: unknown) =>
+    typeof envelope === 'string' && envelope.length > 0
+      ? openTenantSecret(secretBox, clientAccountId, kind, envelope)
+      : null;
+
+  return {
     async get(clientAccountId) {
       return copy(assertActive(await requireTenant(clientAccountId)));
     },
@@ -179,20 +186,10 @@ export function createTenantRegistry(options: TenantRegistryOptions): TenantRegi
 
     metaVerifyToken: (tenant) =>
       openOptional(tenant.id, 'meta_verify_token', tenant.metaVerifyTokenEncrypted),
-    wabaMetaAppSecrets(waba, tenant) {
-      const own = waba.providerConfig.appSecretEncrypted;
-      if (typeof own === 'string' && own.length > 0 && waba.clientAccountId === tenant.id) {
-        return [openTenantSecret(secretBox, tenant.id, 'meta_app_secret', own)];
-      }
-      return registry.metaAppSecrets(tenant);
-    },
-    wabaVerifyToken(waba, tenant) {
-      const own = waba.providerConfig.verifyTokenEncrypted;
-      if (typeof own === 'string' && own.length > 0 && waba.clientAccountId === tenant.id) {
-        return openTenantSecret(secretBox, tenant.id, 'meta_verify_token', own);
-      }
-      return registry.metaVerifyToken(tenant);
-    },
+    wabaMetaAppSecret: (waba) =>
+      openOwn(waba.clientAccountId, 'meta_app_secret', waba.providerConfig.appSecretEncrypted),
+    wabaVerifyToken: (waba) =>
+      openOwn(waba.clientAccountId, 'meta_verify_token', waba.providerConfig.verifyTokenEncrypted),
     pageAccessToken: (page) =>
       openOptional(page.clientAccountId, 'page_access_token', page.accessTokenEncrypted),
     wabaCredentials: (waba) =>
@@ -213,5 +210,4 @@ export function createTenantRegistry(options: TenantRegistryOptions): TenantRegi
       wabaRoutes.delete((_, route) => route === undefined || route?.tenant.id === clientAccountId);
     },
   };
-  return registry;
 }

@@ -89,7 +89,7 @@ export function createCloudWebhookHandler(
     const query = metaSubscriptionQuery(new URL(request.url));
     // A number with a Meta app of its own has its own token; the tenant's serves the rest.
     const tokens = new Set([client.registry.metaVerifyToken(tenant)]);
-    for (const waba of await cloudWabas(tenant)) tokens.add(client.registry.wabaVerifyToken(waba, tenant));
+    for (const waba of await cloudWabas(tenant)) tokens.add(client.registry.wabaVerifyToken(waba));
     let refusal: unknown;
     for (const token of tokens) {
       try {
@@ -148,12 +148,12 @@ export function createCloudWebhookHandler(
       const verified: Candidate[] = [];
       for (const candidate of await candidates(request, raw)) {
         const { tenant } = candidate;
-        const wabas = candidate.wabas.filter((waba) =>
-          verifyMetaSignature(raw, signature, client.registry.wabaMetaAppSecrets(waba, tenant)),
-        );
-        if (wabas.length > 0 || verifyMetaSignature(raw, signature, client.registry.metaAppSecrets(tenant))) {
-          verified.push({ tenant, wabas });
-        }
+        const byTenant = verifyMetaSignature(raw, signature, client.registry.metaAppSecrets(tenant));
+        const wabas = candidate.wabas.filter((waba) => {
+          const own = client.registry.wabaMetaAppSecret(waba);
+          return own === null ? byTenant : verifyMetaSignature(raw, signature, [own]);
+        });
+        if (byTenant || wabas.length > 0) verified.push({ tenant, wabas });
       }
       if (verified.length === 0) throw new SignatureError('X-Hub-Signature-256 does not verify');
 

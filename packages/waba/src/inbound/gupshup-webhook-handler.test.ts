@@ -49,6 +49,23 @@ const post = (
     body,
   });
 
+/** A text sent through Gupshup (the send fixture's gsId) to a lead whose window is open. */
+async function sendToLeadWhoWrote() {
+  msw.use(
+    ...gupshupHandlers({
+      baseUrl: GUPSHUP_BASE,
+      outcome: { status: 202, body: JSON.parse(fixture('gupshup-send-accepted.json')) },
+    }).handlers,
+  );
+  const { lead } = await h.store.leads.upsertByPhone({
+    clientAccountId: h.tenant.id,
+    phone: '+919812345678',
+    source: 'WA Direct',
+  });
+  await h.store.leads.update(h.tenant.id, lead.id, { lastInboundAt: h.clock.now() });
+  return h.client.send({ tenant: h.tenant.id, to: '+919812345678', message: { type: 'text', text: 'Hi' } });
+}
+
 describe('Gupshup webhook: authentication and bad input', () => {
   it('needs the tenant secret, compared exactly, from the URL or a header', async () => {
     const body = fixture('gupshup-inbound-text.json');
@@ -151,22 +168,7 @@ describe('Gupshup webhook: events', () => {
   });
 
   it('statuses move the stored message forward, store both ids and never go back', async () => {
-    const gupshup = gupshupHandlers({
-      baseUrl: GUPSHUP_BASE,
-      outcome: { status: 202, body: JSON.parse(fixture('gupshup-send-accepted.json')) },
-    });
-    msw.use(...gupshup.handlers);
-    const { lead } = await h.store.leads.upsertByPhone({
-      clientAccountId: h.tenant.id,
-      phone: '+919812345678',
-      source: 'WA Direct',
-    });
-    await h.store.leads.update(h.tenant.id, lead.id, { lastInboundAt: h.clock.now() });
-    const sent = await h.client.send({
-      tenant: h.tenant.id,
-      to: '+919812345678',
-      message: { type: 'text', text: 'Hi' },
-    });
+    const sent = await sendToLeadWhoWrote();
     expect(sent.providerMessageId).toBe('ee4a68a0-1203-4c85-8dc3-49d0b3226a35');
 
     await post(fixture('gupshup-event-delivered.json'));
@@ -212,22 +214,7 @@ describe('Gupshup webhook: events', () => {
   });
 
   it('a failed event with only gsId fails the sent message; a mismatch fails it too', async () => {
-    const gupshup = gupshupHandlers({
-      baseUrl: GUPSHUP_BASE,
-      outcome: { status: 202, body: JSON.parse(fixture('gupshup-send-accepted.json')) },
-    });
-    msw.use(...gupshup.handlers);
-    const { lead } = await h.store.leads.upsertByPhone({
-      clientAccountId: h.tenant.id,
-      phone: '+919812345678',
-      source: 'WA Direct',
-    });
-    await h.store.leads.update(h.tenant.id, lead.id, { lastInboundAt: h.clock.now() });
-    const sent = await h.client.send({
-      tenant: h.tenant.id,
-      to: '+919812345678',
-      message: { type: 'text', text: 'Hi' },
-    });
+    const sent = await sendToLeadWhoWrote();
     const failed = await post(
       JSON.stringify({
         app: 'DemoApp',
