@@ -48,8 +48,9 @@ export interface InboxDrainResult {
 export interface InboxProcessor {
   /**
    * Claims and applies due events until none is due now (events held by
-   * another process, or waiting for a retry, stay); concurrent calls share
-   * one pass.
+   * another process, or waiting for a retry, stay). A call made while a
+   * pass runs joins it, and the pass claims once more before it ends, so
+   * nothing recorded before the call is left behind.
    */
   drain(options?: { clientAccountId?: string }): Promise<InboxDrainResult>;
   /** Polls for due events (retries, other processes' recordings) until `stop`. */
@@ -140,9 +141,14 @@ export function createInboxProcessor(options: InboxProcessorOptions): InboxProce
     }
   }
 
-  async function pass(clientAccountId: string | undefined): Promise<InboxDrainResult> {
+  const running = new Map<string, Promise<InboxDrainResult>>();
+  // Keys asked for again while their pass ran: the pass looks once more before it ends.
+  const askedAgain = new Set<string>();
+
+  async function pass(key: string, clientAccountId: string | undefined): Promise<InboxDrainResult> {
     const result: InboxDrainResult = { done: 0, retried: 0, dead: 0, lost: 0 };
     for (;;) {
+      askedAgain.delete(key);
       const claimed = await inbox.claim({
         topic,
         now: clock.now(),
@@ -150,18 +156,23 @@ export function createInboxProcessor(options: InboxProcessorOptions): InboxProce
         limit: batchSize,
         ...(clientAccountId !== undefined ? { clientAccountId } : {}),
       });
-      if (claimed.length === 0) return result;
+      if (claimed.length === 0) {
+        if (askedAgain.has(key)) continue;
+        return result;
+      }
       // One event per order key per claim: the batch may run concurrently.
       await Promise.all(claimed.map((event) => settle(event, result)));
     }
   }
 
-  const running = new Map<string, Promise<InboxDrainResult>>();
   function drain(drainOptions: { clientAccountId?: string } = {}): Promise<InboxDrainResult> {
     const key = drainOptions.clientAccountId ?? '\u0000all';
     const current = running.get(key);
-    if (current) return current;
-    const next = pass(drainOptions.clientAccountId).finally(() => running.delete(key));
+    if (current) {
+      askedAgain.add(key);
+      return current;
+    }
+    const next = pass(key, drainOptions.clientAccountId).finally(() => running.delete(key));
     running.set(key, next);
     return next;
   }

@@ -55,4 +55,19 @@ export const wabaMigrations: Migration[] = [
       DROP TABLE IF EXISTS waba_templates;
     `,
   },
+  {
+    // Inbound events now live in core's durable inbox (core/0002_inbox), recorded before the acknowledgement.
+    id: 'waba/0004_inbox',
+    up: `DROP TABLE IF EXISTS waba_inbound_events;`,
+    down: `
+      CREATE TABLE waba_inbound_events (
+        client_account_id text NOT NULL,
+        provider text NOT NULL,
+        provider_event_id text NOT NULL,
+        received_at timestamptz NOT NULL,
+        CONSTRAINT waba_inbound_events_pkey PRIMARY KEY (client_account_id, provider, provider_event_id)
+      );
+      CREATE INDEX waba_inbound_events_received_at_idx ON waba_inbound_events (received_at);
+    `,
+  },
 ];
