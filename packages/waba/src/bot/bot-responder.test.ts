@@ -48,7 +48,7 @@ describe('bot profiles and the BotResponder hook', () => {
         name: 'Ananya',
         text: 'Is it available?',
         id: 'wamid.IN1',
-        timestamp: nowSeconds(),
+        timestamp: nowSeconds() - 5, // the lead wrote a moment before the webhook is processed
       }),
     );
     const result = await h.client.receive(h.tenant.id, inbound, { waba: h.waba });
