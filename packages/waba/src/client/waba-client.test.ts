@@ -519,6 +519,21 @@ describe('WabaClient: free entry point and explain', () => {
     expect(stored.attributes.waba).toMatchObject({ marketingOptedOut: true });
   });
 
+  it('answers a lead whose number WhatsApp verified although libphonenumber does not know it', async () => {
+    mock('cloud_api');
+    await leadWrote(h, '+15550001234', 1);
+    const sent = await h.client.send({
+      tenant: h.tenant.id,
+      to: '+15550001234',
+      message: { type: 'text', text: 'Hello!' },
+    });
+    expect(sent.providerMessageId).toMatch(/^wamid\./);
+    // Without a lead that wrote from it, such a number is still refused.
+    await expect(
+      h.client.send({ tenant: h.tenant.id, to: '+15550009999', message: { type: 'text', text: 'Hello!' } }),
+    ).rejects.toMatchObject({ status: 400 });
+  });
+
   it('writing one WhatsApp state field keeps another field a concurrent writer set', async () => {
     const lead = await leadWrote(h, PRIYA, 1);
     const entryPoint = {

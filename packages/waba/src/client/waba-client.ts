@@ -256,6 +256,21 @@ export function createWabaClient(options: WabaClientOptions): WabaClient {
   const waitTimeoutMs = options.idempotency?.waitTimeoutMs ?? 30_000;
   const phones = createPhoneLookup();
 
+  /**
+   * The recipient in E.164. A number libphonenumber does not know (a new
+   * range, a test number) is still sent to when it is a stored lead's phone:
+   * such a lead wrote first, and WhatsApp verified its number.
+   */
+  async function recipient(tenant: Tenant, input: string): Promise<string> {
+    try {
+      return phones.normalize(input, tenant.defaultCountry);
+    } catch (error) {
+      if (/^\+[1-9][0-9]{6,14}$/.test(input) && (await store.leads.getByPhone(tenant.id, input)))
+        return input;
+      throw error;
+    }
+  }
+
   async function resolveLead(tenant: Tenant, to: string, leadId: string | undefined): Promise<Lead> {
     if (leadId) {
       const lead = await store.leads.get(tenant.id, leadId);
@@ -484,7 +499,7 @@ export function createWabaClient(options: WabaClientOptions): WabaClient {
   async function send(request: SendRequest): Promise<SendResult> {
     const parsed = parseOrThrow(sendRequestSchema, request, 'send request') as SendRequest;
     const tenant = await registry.get(parsed.tenant);
-    const to = phones.normalize(parsed.to, tenant.defaultCountry);
+    const to = await recipient(tenant, parsed.to);
     if (!parsed.idempotencyKey) return perform(tenant, to, parsed, { providerCalled: false });
     return idempotentSend(
       {
@@ -566,7 +581,7 @@ export function createWabaClient(options: WabaClientOptions): WabaClient {
     send,
     async explain(request) {
       const tenant = await registry.get(request.tenant);
-      const to = phones.normalize(request.to, tenant.defaultCountry);
+      const to = await recipient(tenant, request.to);
       const lead = request.leadId
         ? await store.leads.get(tenant.id, request.leadId)
         : await store.leads.getByPhone(tenant.id, to);
