@@ -46,6 +46,7 @@ import {
 } from '@leadrelay/waba';
 import { applyInboundToFollowUps } from './flows/inbound.js';
 import { sendWelcome } from './flows/welcome.js';
+import { createAdminApi } from './http/admin-api.js';
 import { handleWebsiteLead } from './http/website-intake.js';
 import {
   appMigrations,
@@ -77,10 +78,12 @@ export interface LeadRelayOptions {
   migrate?: boolean;
   /** How often the background work polls for due work; default 1 s. */
   pollIntervalMs?: number;
+  /** Bearer token of the operator API under `/api/admin`; without it that API is off (404). */
+  adminToken?: string;
 }
 
 export interface LeadRelay {
-  /** Serves every route: webhooks, website intake, health. Mount it anywhere that speaks Web `Request`. */
+  /** Serves every route: webhooks, website intake, the admin API, health. Mount it anywhere that speaks Web `Request`. */
   fetch(request: Request): Promise<Response>;
   /** Runs the background work: Lead Ads intake, inbound WhatsApp events, the new-lead flow, follow-ups. */
   start(): void;
@@ -210,17 +213,18 @@ export async function createLeadRelay(options: LeadRelayOptions): Promise<LeadRe
     pollIntervalMs,
   });
 
+  const graph = createGraphLeadsClient({
+    logger,
+    ...(options.graph?.baseUrl ? { baseUrl: options.graph.baseUrl } : {}),
+    ...(options.graph?.apiVersion ? { apiVersion: options.graph.apiVersion } : {}),
+  });
   const metaLeads = createMetaLeadsIntake({
     store,
     registry,
     db,
     clock,
     logger: logger.child({ component: 'meta-leads' }),
-    graph: createGraphLeadsClient({
-      logger,
-      ...(options.graph?.baseUrl ? { baseUrl: options.graph.baseUrl } : {}),
-      ...(options.graph?.apiVersion ? { apiVersion: options.graph.apiVersion } : {}),
-    }),
+    graph,
     // Runs before the leadgen event is done: the new-lead flow is recorded durably first.
     onLead: ({ clientAccountId, lead }) => recordNewLead(clientAccountId, lead.id),
   });
@@ -265,6 +269,17 @@ export async function createLeadRelay(options: LeadRelayOptions): Promise<LeadRe
   const metaHandler = createMetaWebhookHandler(metaLeads, { clientId: '/api/meta/webhook/:clientId' });
   const cloudHandler = createCloudWebhookHandler({ client: waba, logger });
   const gupshupHandler = createGupshupWebhookHandler({ client: waba, logger });
+  const admin = createAdminApi({
+    adminToken: options.adminToken,
+    store,
+    registry,
+    secretBox,
+    settings,
+    waba,
+    followUps,
+    graph,
+    clock,
+  });
   let started = false;
 
   async function route(request: Request): Promise<Response> {
@@ -279,6 +294,7 @@ export async function createLeadRelay(options: LeadRelayOptions): Promise<LeadRe
         return json(503, { status: 'unavailable', reason: 'database' });
       }
     }
+    if (path.startsWith('/api/admin/')) return admin(request, path);
     if (/^\/api\/meta\/webhook\/[^/]+$/.test(path)) return metaHandler(request);
     const wabaRoute = /^\/api\/waba\/webhook\/([^/]+)$/.exec(path);
     if (wabaRoute) {

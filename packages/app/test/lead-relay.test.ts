@@ -7,6 +7,8 @@ import { buildGraphLead, buildLeadgenWebhook, graphHandlers } from '@leadrelay/m
 import {
   cloudApiHandlers,
   cloudInboundText,
+  gupshupHandlers,
+  gupshupInboundText,
   seedWabaTenant,
   signCloudPayload,
 } from '@leadrelay/waba/testing';
@@ -20,6 +22,8 @@ const PAGE_ID = '1110000000001';
 const PAGE_TOKEN = 'page-token-1';
 const PHONE_NUMBER_ID = '106540352242922';
 const PRIYA = '+919812345678';
+const GUPSHUP = 'https://gupshup.test';
+const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 
 const msw = setupServer();
 beforeAll(() =>
@@ -48,6 +52,8 @@ for (const factory of testDatabases()) {
         secretKeys: [{ id: 'k1', key: generateSecretKey() }],
         graph: { baseUrl: GRAPH },
         cloudApi: { baseUrl: CLOUD },
+        gupshup: { baseUrl: GUPSHUP },
+        adminToken: ADMIN_TOKEN,
       });
       server = createServer(toNodeHandler(relay.fetch));
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -214,6 +220,98 @@ for (const factory of testDatabases()) {
       const after = await relay.parts.followUpStore.listEnrolments(acme.tenant.id, { leadId });
       expect(after.map((e) => [e.status, e.exitReason])).toEqual([['exited', 'replied']]);
       expect((await relay.parts.store.leads.get(acme.tenant.id, leadId))?.lastInboundAt).not.toBeNull();
+    });
+
+    it('onboards a Gupshup client through the admin API; its website leads are welcomed and its callbacks accepted', async () => {
+      const admin = (path: string, body?: unknown, token = ADMIN_TOKEN) =>
+        fetch(`${base}/api/admin${path}`, {
+          method: body === undefined ? 'GET' : 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+      expect((await admin('/clients', undefined, 'wrong-token-0123456789')).status).toBe(401);
+      const invalid = await admin('/clients', {
+        name: 'Bad',
+        waba: { provider: 'gupshup', number: '+919000000009' },
+      });
+      expect(invalid.status).toBe(400);
+      expect(JSON.stringify(await invalid.json())).toContain('appName');
+
+      const created = await admin('/clients', {
+        name: 'Baner Homes',
+        defaultCountry: 'IN',
+        timezone: 'Asia/Kolkata',
+        meta: { appId: '1234567890', appSecret: 'baner-app-secret-1', verifyToken: 'baner-verify-token' },
+        waba: {
+          provider: 'gupshup',
+          number: '+919000000077',
+          appName: 'BanerBot',
+          apiKey: 'gupshup-api-key-1',
+        },
+        welcomeTemplate: 'hello_lead',
+      });
+      expect(created.status).toBe(201);
+      const client = (await created.json()) as { id: string; intakeKey: string; webhookToken: string };
+      expect(client).toMatchObject({ id: expect.any(String), intakeKey: expect.stringMatching(/^lrk_/) });
+      expect(client.webhookToken.length).toBeGreaterThan(20);
+      const listed = JSON.stringify(await (await admin('/clients')).json());
+      expect(listed).toContain('Baner Homes');
+      for (const secret of [
+        'baner-app-secret-1',
+        'gupshup-api-key-1',
+        client.intakeKey,
+        client.webhookToken,
+      ]) {
+        expect(listed).not.toContain(secret);
+      }
+      expect(
+        (
+          await admin(`/clients/${client.id}/templates`, {
+            name: 'hello_lead',
+            language: 'en',
+            category: 'UTILITY',
+            status: 'APPROVED',
+            body: 'Hello {{1}}, welcome to Baner Homes.',
+            providerTemplateId: '8f1c2e4a-0000-4000-8000-000000000001',
+          })
+        ).status,
+      ).toBe(201);
+      expect(
+        (await admin(`/clients/${client.id}/agents`, { name: 'Asha', email: 'asha@baner.test' })).status,
+      ).toBe(201);
+      expect(
+        (await admin(`/clients/${client.id}/users`, { email: 'o@baner.test', password: 'x', role: 'owner' }))
+          .status,
+      ).toBe(501);
+
+      const gupshup = gupshupHandlers({ baseUrl: GUPSHUP });
+      msw.use(...gupshup.handlers);
+      const lead = await postLead(client.id, client.intakeKey, {
+        name: 'Rahul Mehta',
+        phone: '+919811122233',
+        source: 'Referral',
+      });
+      expect(lead.status).toBe(201);
+      await relay.drain();
+      expect(gupshup.sends).toHaveLength(1);
+      expect(gupshup.sends[0]).toMatchObject({
+        to: '919811122233',
+        body: { 'src.name': 'BanerBot', template: { id: '8f1c2e4a-0000-4000-8000-000000000001', params: ['Rahul'] } },
+      });
+
+      const callback = JSON.stringify(
+        gupshupInboundText({ from: '+919811122233', text: 'Hi', app: 'BanerBot' }),
+      );
+      const wrong = await fetch(`${base}/api/waba/webhook/${client.id}?token=nope`, {
+        method: 'POST',
+        body: callback,
+      });
+      expect(wrong.status).toBe(401);
+      const right = await fetch(`${base}/api/waba/webhook/${client.id}?token=${client.webhookToken}`, {
+        method: 'POST',
+        body: callback,
+      });
+      expect(await right.json()).toEqual({ received: 1, duplicates: 0 });
     });
 
     it('answers health and readiness, and 404 with a typed error for an unknown route', async () => {
