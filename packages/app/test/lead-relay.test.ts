@@ -296,7 +296,10 @@ for (const factory of testDatabases()) {
       expect(gupshup.sends).toHaveLength(1);
       expect(gupshup.sends[0]).toMatchObject({
         to: '919811122233',
-        body: { 'src.name': 'BanerBot', template: { id: '8f1c2e4a-0000-4000-8000-000000000001', params: ['Rahul'] } },
+        body: {
+          'src.name': 'BanerBot',
+          template: { id: '8f1c2e4a-0000-4000-8000-000000000001', params: ['Rahul'] },
+        },
       });
 
       const callback = JSON.stringify(
