@@ -10,6 +10,7 @@ const aliases = {
   '@leadrelay/core': 'packages/core/src/index.ts',
   '@leadrelay/core/testing': 'packages/core/src/testing/index.ts',
   '@leadrelay/followups': 'packages/followups/src/index.ts',
+  '@leadrelay/waba': 'packages/waba/src/index.ts',
 };
 
 registerHooks({
