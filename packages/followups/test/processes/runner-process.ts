@@ -6,6 +6,7 @@
  */
 import { createPostgresDatabase, ProviderError } from '@leadrelay/core';
 import { createFollowUpRunner, createPostgresFollowUpStore } from '@leadrelay/followups';
+import { runUntilTerminated } from './run-until-terminated.js';
 
 const env = process.env;
 const db = await createPostgresDatabase({
@@ -78,10 +79,4 @@ const runner = createFollowUpRunner({
   },
 });
 
-await runner.start();
-process.stdout.write('ready\n');
-process.on('SIGTERM', async () => {
-  await runner.stop();
-  await db.close();
-  process.exit(0);
-});
+await runUntilTerminated(runner, db);

@@ -11,6 +11,7 @@ const aliases = {
   '@leadrelay/core/testing': 'packages/core/src/testing/index.ts',
   '@leadrelay/followups': 'packages/followups/src/index.ts',
   '@leadrelay/waba': 'packages/waba/src/index.ts',
+  '@leadrelay/waba/testing': 'packages/waba/src/testing/index.ts',
 };
 
 registerHooks({
