@@ -1,6 +1,6 @@
 /**
  * A follow-up worker in its own process, for the crash and multi-worker tests:
- * `node --import ./source-hooks.mjs runner-process.ts`. It reads its settings
+ * `node --import test-support/source-hooks.mjs runner-process.ts`. It reads its settings
  * from the environment, sends through a local HTTP provider emulation and
  * prints `ready` once it is running.
  */

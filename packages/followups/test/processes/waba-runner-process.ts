@@ -1,6 +1,6 @@
 /**
  * A follow-up worker sending through the real waba client, for the crash test:
- * `node --import ./source-hooks.mjs waba-runner-process.ts`. Core's and waba's
+ * `node --import test-support/source-hooks.mjs waba-runner-process.ts`. Core's and waba's
  * Postgres stores, the Gupshup provider pointed at `PROVIDER_URL`, the
  * follow-ups runner on Postgres; settings from the environment. Prints `ready`
  * once it is running.

@@ -62,7 +62,7 @@ export interface WorkerProcess {
   stderr: () => string;
 }
 
-const hooks = fileURLToPath(new URL('./source-hooks.mjs', import.meta.url));
+const hooks = fileURLToPath(new URL('../../../../test-support/source-hooks.mjs', import.meta.url));
 
 /**
  * Starts a worker script of this folder (default `runner-process.ts`) in a new
