@@ -1,4 +1,4 @@
-import type { SqlDatabase } from '@leadrelay/core';
+import { type SqlDatabase, ValidationError } from '@leadrelay/core';
 import { campaignDefinition, campaignInputSchema } from '../campaigns/campaign.js';
 
 export interface SeedDueStepsOptions {
@@ -6,18 +6,26 @@ export interface SeedDueStepsOptions {
   count: number;
   tenant?: string;
   campaignId?: string;
+  /** The lead of enrolment n is `leadIds[n - 1]` (leads that exist in core, say); default `lead-<n>`. */
+  leadIds?: readonly string[];
 }
 
 /**
  * Seeds an active single-step campaign (template `welcome_lead`, no quiet
  * hours) with `count` enrolments whose step is due now, in three set-based
  * statements: for load tests, crash tests and benchmarks of the runner.
- * Enrolments are `enr-<n>`, leads `lead-<n>`, steps `enr-<n>:hello`, for n from 1.
+ * Enrolments are `enr-<n>`, leads `lead-<n>` (or `leadIds`), steps `enr-<n>:hello`, for n from 1.
  *
  * @example await seedDueSteps(db, { count: 20_000 });
  */
 export async function seedDueSteps(db: SqlDatabase, options: SeedDueStepsOptions): Promise<void> {
   const tenant = options.tenant ?? 'tenant-load';
+  if (options.leadIds && options.leadIds.length !== options.count) {
+    throw new ValidationError(`${options.leadIds.length} lead ids for ${options.count} enrolments`, {
+      code: 'seed_lead_ids_mismatch',
+    });
+  }
+  const leadIds = options.leadIds ? [...options.leadIds] : null;
   const campaignId = options.campaignId ?? 'camp-load';
   const def = campaignDefinition(
     campaignInputSchema.parse({
@@ -42,17 +50,17 @@ export async function seedDueSteps(db: SqlDatabase, options: SeedDueStepsOptions
   );
   await db.query(
     `INSERT INTO follow_up_enrolments (id, client_account_id, campaign_id, campaign_version, lead_id, status, enrolled_at)
-     SELECT 'enr-' || g, $2, $3, 1, 'lead-' || g, 'active', now() - interval '1 hour'
+     SELECT 'enr-' || g, $2, $3, 1, COALESCE(($4::text[])[g], 'lead-' || g), 'active', now() - interval '1 hour'
      FROM generate_series(1, $1::int) g`,
-    [options.count, tenant, campaignId],
+    [options.count, tenant, campaignId, leadIds],
   );
   await db.query(
     `INSERT INTO scheduled_follow_ups (id, client_account_id, enrolment_id, campaign_id, campaign_version, lead_id,
        step_id, step_index, status, due_at)
-     SELECT 'enr-' || g || ':hello', $2, 'enr-' || g, $3, 1, 'lead-' || g, 'hello', 0, 'pending',
-       now() - interval '1 minute' + g * interval '1 millisecond'
+     SELECT 'enr-' || g || ':hello', $2, 'enr-' || g, $3, 1, COALESCE(($4::text[])[g], 'lead-' || g), 'hello', 0,
+       'pending', now() - interval '1 minute' + g * interval '1 millisecond'
      FROM generate_series(1, $1::int) g`,
-    [options.count, tenant, campaignId],
+    [options.count, tenant, campaignId, leadIds],
   );
   await db.query('ANALYZE follow_up_enrolments, scheduled_follow_ups');
 }
