@@ -111,3 +111,13 @@ export function raisePriority(pid = 0): () => void {
     return () => {};
   }
 }
+
+/** The most arrivals inside any window of `ms` milliseconds (`times` in ascending order). */
+export function busiestWindow(times: number[], ms: number): number {
+  let worst = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i]! - times[j]! >= ms) j++;
+    worst = Math.max(worst, i - j + 1);
+  }
+  return worst;
+}

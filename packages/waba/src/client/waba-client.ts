@@ -77,7 +77,10 @@ export interface WabaClientOptions {
   templates?: TemplateRegistry;
   /** Default: Gupshup and Cloud API with their public base URLs. */
   providers?: WabaProvider[];
-  /** Per sending number; default 80 messages/s (a number's `messagesPerSecond` overrides). `false` turns it off. */
+  /**
+   * Per sending number; default 80 messages/s (a number's `messagesPerSecond` overrides). `false` turns
+   * it off. Its buckets are the `db` store's `rateLimits`: shared across processes on Postgres.
+   */
   rateLimit?: RateLimiterOptions | RateLimiter | false;
   clock?: Clock;
   logger?: Logger;
@@ -246,7 +249,10 @@ export function createWabaClient(options: WabaClientOptions): WabaClient {
       ? null
       : options.rateLimit && 'acquire' in options.rateLimit
         ? options.rateLimit
-        : createRateLimiter(options.rateLimit ?? {});
+        : createRateLimiter({
+            ...(wabaStore.rateLimits ? { store: wabaStore.rateLimits } : {}),
+            ...options.rateLimit,
+          });
   const policy = {
     rules: options.policyRules ?? defaultPolicyRules,
     marketingCap:
@@ -421,12 +427,22 @@ export function createWabaClient(options: WabaClientOptions): WabaClient {
       templateName: template?.name ?? null,
     };
     let sent: Awaited<ReturnType<WabaProvider['send']>>;
-    progress.providerCalled = true;
+    progress.providerCalled = !limiter;
     try {
       sent = await provider.send(waba, credentials, providerMessage, to, {
-        // Waits right before each attempt goes on the wire, so retries are spaced too.
+        // Waits right before each attempt goes on the wire, so retries are spaced too. A send that
+        // fails waiting (a timeout, the database down) before its first attempt reached nobody.
         ...(limiter
-          ? { beforeAttempt: () => limiter.acquire(waba.wabaNumber, waba.messagesPerSecond ?? undefined) }
+          ? {
+              beforeAttempt: async () => {
+                await limiter.acquire({
+                  clientAccountId: tenant.id,
+                  number: waba.wabaNumber,
+                  ...(waba.messagesPerSecond ? { messagesPerSecond: waba.messagesPerSecond } : {}),
+                });
+                progress.providerCalled = true;
+              },
+            }
           : {}),
       });
     } catch (error) {

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { StorageError } from '@leadrelay/core';
 import { describe, expect, it } from 'vitest';
 import { createHarness, leadWrote } from '../../test/harness.js';
-import { raisePriority, startThroughputStub } from '../../test/throughput-stub.js';
-import { createRateLimiter } from './rate-limiter.js';
+import { busiestWindow, raisePriority, startThroughputStub } from '../../test/throughput-stub.js';
+import { createRateLimiter, RateLimitTimeoutError } from './rate-limiter.js';
 
 const accepted = readFileSync(
   new URL('../../../../../shared/fixtures/cloud-send-accepted.json', import.meta.url),
@@ -57,15 +58,8 @@ describe('rate limiter: burst through the client against a throughput-limited st
   }, 20_000);
 });
 
-/** The most acquisitions inside any window of `ms` milliseconds. */
-function busiestWindow(times: number[], ms: number): number {
-  let worst = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[i]! - times[j]! >= ms) j++;
-    worst = Math.max(worst, i - j + 1);
-  }
-  return worst;
-}
+/** A number of the tenant the unit tests use. */
+const on = (number: string) => ({ clientAccountId: 'tenant-1', number });
 
 describe('createRateLimiter', () => {
   it('lets a burst through at once, then paces first come first served', async () => {
@@ -75,7 +69,7 @@ describe('createRateLimiter', () => {
     const times: number[] = [];
     await Promise.all(
       Array.from({ length: 7 }, (_, i) =>
-        limiter.acquire('+919000000001').then(() => {
+        limiter.acquire(on('+919000000001')).then(() => {
           order.push(i);
           times.push(performance.now() - started);
         }),
@@ -92,7 +86,7 @@ describe('createRateLimiter', () => {
     const limiter = createRateLimiter({ messagesPerSecond: 40, burst: 30 });
     const times: number[] = [];
     await Promise.all(
-      Array.from({ length: 90 }, () => limiter.acquire('n').then(() => times.push(performance.now()))),
+      Array.from({ length: 90 }, () => limiter.acquire(on('n')).then(() => times.push(performance.now()))),
     );
     expect(busiestWindow(times, 1000)).toBeLessThanOrEqual(40);
     // 90 messages, at most 40 per 1.02 s: the last cannot leave before two full windows.
@@ -101,43 +95,131 @@ describe('createRateLimiter', () => {
 
   it('keeps one bucket per number, with its own rate', async () => {
     const limiter = createRateLimiter({ messagesPerSecond: 10, burst: 1 });
-    await limiter.acquire('a');
+    await limiter.acquire(on('a'));
     const started = performance.now();
-    const pending = limiter.acquire('a');
-    expect(limiter.pending('a')).toBe(1);
-    await limiter.acquire('b');
+    const pending = limiter.acquire(on('a'));
+    expect(limiter.pending(on('a'))).toBe(1);
+    await limiter.acquire(on('b'));
     expect(performance.now() - started).toBeLessThan(20);
     await pending;
     expect(performance.now() - started).toBeGreaterThanOrEqual(90);
-    await limiter.acquire('fast', 1000);
+    await limiter.acquire({ ...on('fast'), messagesPerSecond: 1000 });
     const fastStart = performance.now();
-    await limiter.acquire('fast', 1000);
+    await limiter.acquire({ ...on('fast'), messagesPerSecond: 1000 });
     expect(performance.now() - fastStart).toBeLessThan(20);
   });
 
   it('holds a send that tokens would allow until the window has room (controlled time)', async () => {
     let now = 0;
     const limiter = createRateLimiter({ messagesPerSecond: 2, burst: 2, windowMarginMs: 0, now: () => now });
-    await limiter.acquire('x');
-    await limiter.acquire('x');
+    await limiter.acquire(on('x'));
+    await limiter.acquire(on('x'));
     now = 600; // 1.2 tokens again, but both sends of this second are used
     let third = false;
-    const pending = limiter.acquire('x').then(() => {
+    const pending = limiter.acquire(on('x')).then(() => {
       third = true;
     });
     await new Promise((r) => setTimeout(r, 50));
     expect(third).toBe(false);
-    expect(limiter.pending('x')).toBe(1);
+    expect(limiter.pending(on('x'))).toBe(1);
     now = 1000;
     await pending;
     expect(third).toBe(true);
   });
 
+  it('gives up after maxWaitMs, and the waiters behind still get their turn', async () => {
+    const limiter = createRateLimiter({ messagesPerSecond: 10, burst: 1, maxWaitMs: 150 });
+    await limiter.acquire(on('m'));
+    const second = limiter.acquire(on('m'));
+    const third = limiter.acquire(on('m'));
+    // The second is due after 100 ms and goes; the third would need 200 ms.
+    await expect(second).resolves.toBeUndefined();
+    const failure = await third.then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(RateLimitTimeoutError);
+    expect(failure).toMatchObject({ code: 'rate_limit_timeout', status: 503, retryable: true });
+    expect(limiter.pending(on('m'))).toBe(0);
+  });
+
+  it('an aborted wait leaves the queue with the signal’s reason', async () => {
+    const limiter = createRateLimiter({ messagesPerSecond: 10, burst: 1 });
+    await limiter.acquire(on('s'));
+    const controller = new AbortController();
+    const aborted = limiter.acquire({ ...on('s'), signal: controller.signal });
+    const next = limiter.acquire(on('s'));
+    expect(limiter.pending(on('s'))).toBe(2);
+    const started = performance.now();
+    controller.abort(new Error('shutting down'));
+    await expect(aborted).rejects.toThrow('shutting down');
+    expect(limiter.pending(on('s'))).toBe(1);
+    // The next waiter takes the token the aborted one would have had.
+    await next;
+    expect(performance.now() - started).toBeLessThan(150);
+    const already = AbortSignal.abort(new Error('too late'));
+    await expect(limiter.acquire({ ...on('s'), signal: already })).rejects.toThrow('too late');
+  });
+
+  it('fails its waiters when the store fails, rather than letting them through', async () => {
+    const limiter = createRateLimiter({
+      store: {
+        take: async () => {
+          throw new StorageError('Database request failed');
+        },
+      },
+    });
+    const waits = [limiter.acquire(on('d')), limiter.acquire(on('d'))];
+    for (const wait of waits) await expect(wait).rejects.toBeInstanceOf(StorageError);
+    expect(limiter.pending(on('d'))).toBe(0);
+  });
+
   it('rejects nonsense settings', () => {
-    for (const options of [{ messagesPerSecond: 0 }, { burst: 0.5 }, { windowMarginMs: -1 }]) {
+    for (const options of [
+      { messagesPerSecond: 0 },
+      { burst: 0.5 },
+      { windowMarginMs: -1 },
+      { maxWaitMs: -1 },
+    ]) {
       expect(() => createRateLimiter(options)).toThrow(
         expect.objectContaining({ name: 'ConfigurationError', code: 'rate_limit_invalid', status: 500 }),
       );
     }
+  });
+});
+
+describe('the client and its rate limiter', () => {
+  it('a send that fails waiting for its turn reached nobody: its idempotency key is free again', async () => {
+    let calls = 0;
+    const h = await createHarness({
+      provider: 'cloud_api',
+      client: {
+        rateLimit: {
+          store: {
+            take: async () => {
+              calls++;
+              throw new StorageError('Database request failed');
+            },
+          },
+        },
+      },
+    });
+    await leadWrote(h, '+919845012345', 1);
+    const request = {
+      tenant: h.tenant.id,
+      to: '+919845012345',
+      message: { type: 'text' as const, text: 'Your visit is on Saturday.' },
+      idempotencyKey: 'visit:1',
+    };
+    await expect(h.client.send(request)).rejects.toBeInstanceOf(StorageError);
+    expect(calls).toBe(1);
+    const claim = await h.client.wabaStore.sendLedger.claim({
+      clientAccountId: h.tenant.id,
+      idempotencyKey: 'visit:1',
+      requestHash: 'another',
+      now: h.clock.now(),
+      leaseMs: 1000,
+    });
+    expect(claim.state).toBe('claimed');
   });
 });

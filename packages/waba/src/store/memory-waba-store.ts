@@ -1,4 +1,5 @@
 import { type Clock, createMemoryInbox, parseOrThrow, systemClock } from '@leadrelay/core';
+import { createMemoryRateLimitStore } from '../rate-limit/memory-rate-limit-store.js';
 import type { SendResult } from '../send/send-types.js';
 import { type WabaTemplate, wabaTemplateInputSchema } from '../templates/template.js';
 import { templateParameterSpec } from '../templates/template-parameters.js';
@@ -127,6 +128,8 @@ export function createMemoryWabaStore(options: MemoryWabaStoreOptions = {}): Wab
     },
 
     inbox: createMemoryInbox(),
+
+    rateLimits: createMemoryRateLimitStore(),
   };
 }
 

@@ -1,10 +1,12 @@
 import type { DurableInbox, TemplateCategory } from '@leadrelay/core';
+import type { RateLimitStore } from '../rate-limit/rate-limit-store.js';
 import type { SendResult } from '../send/send-types.js';
 import type { TemplateStatus, WabaTemplate, WabaTemplateInput } from '../templates/template.js';
 
 /**
  * The state @leadrelay/waba owns besides the core records: templates, the
- * send ledger (idempotency) and the inbox of inbound webhook events.
+ * send ledger (idempotency), the inbox of inbound webhook events and the
+ * rate limiter's buckets.
  * Every method takes the tenant first and never crosses tenants.
  */
 
@@ -78,4 +80,9 @@ export interface WabaStore {
    * answered and applied from there: core's durable inbox, on the same database.
    */
   readonly inbox: DurableInbox;
+  /**
+   * The rate limiter's buckets, shared by every client on this store (across
+   * processes for Postgres). Without it the client limits per process.
+   */
+  readonly rateLimits?: RateLimitStore;
 }
