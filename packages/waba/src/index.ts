@@ -34,6 +34,7 @@ export * from './providers/gupshup-provider.js';
 export type * from './providers/provider.js';
 export type { ProviderHttpOptions } from './providers/provider-http-options.js';
 export * from './rate-limit/memory-rate-limit-store.js';
+export * from './rate-limit/postgres-rate-limit-store.js';
 export type * from './rate-limit/rate-limit-store.js';
 export * from './rate-limit/rate-limiter.js';
 export * from './send/send-types.js';

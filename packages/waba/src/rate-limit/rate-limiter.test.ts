@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { StorageError } from '@leadrelay/core';
+import { coreMigrations, createPostgresStore, migrate, StorageError } from '@leadrelay/core';
+import { postgresTestDatabase, testDatabases } from '@leadrelay/core/testing';
 import { describe, expect, it } from 'vitest';
-import { createHarness, leadWrote } from '../../test/harness.js';
+import { createHarness, leadWrote, serve } from '../../test/harness.js';
 import { busiestWindow, raisePriority, startThroughputStub } from '../../test/throughput-stub.js';
+import { wabaMigrations } from '../store/waba-migrations.js';
 import { createRateLimiter, RateLimitTimeoutError } from './rate-limiter.js';
 
 const accepted = readFileSync(
@@ -221,5 +223,37 @@ describe('the client and its rate limiter', () => {
       leaseMs: 1000,
     });
     expect(claim.state).toBe('claimed');
+  });
+
+  // The wiring is the same whatever the database: real Postgres when there is one, else PGlite.
+  const factory = postgresTestDatabase() ?? testDatabases()[0]!;
+  it(`over a ${factory.name} database, sends take their tokens from the shared buckets`, async () => {
+    const db = await factory.create();
+    let sent = 0;
+    const provider = await serve(
+      async () =>
+        new Response(accepted.replace('ERgSQjRCMDQ', `ERgS${++sent}`), {
+          headers: { 'content-type': 'application/json' },
+        }),
+    );
+    try {
+      await migrate(db, [...coreMigrations, ...wabaMigrations]);
+      const h = await createHarness({
+        provider: 'cloud_api',
+        store: createPostgresStore(db),
+        graphBaseUrl: provider.url,
+        client: { db },
+      });
+      await leadWrote(h, '+919845012345', 1);
+      for (const text of ['one', 'two'])
+        await h.client.send({ tenant: h.tenant.id, to: '+919845012345', message: { type: 'text', text } });
+      const { rows } = await db.query<{ client_account_id: string; sender_number: string; n: number }>(
+        'SELECT client_account_id, sender_number, cardinality(sent_at) AS n FROM waba_rate_limits',
+      );
+      expect(rows).toEqual([{ client_account_id: h.tenant.id, sender_number: h.waba.wabaNumber, n: 2 }]);
+    } finally {
+      await provider.close();
+      await db.close();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { createPostgresInbox, parseOrThrow, type SqlDatabase } from '@leadrelay/core';
+import { createPostgresRateLimitStore } from '../rate-limit/postgres-rate-limit-store.js';
 import { storedSendResultSchema } from '../send/send-types.js';
 import { type WabaTemplate, wabaTemplateInputSchema, wabaTemplateSchema } from '../templates/template.js';
 import { templateParameterSpec } from '../templates/template-parameters.js';
@@ -60,7 +61,8 @@ const json = (value: unknown) => (value === null || value === undefined ? null :
  * The Postgres `WabaStore` over core's `SqlDatabase`: runs unchanged on
  * node-postgres and PGlite. Apply `wabaMigrations` first. The idempotency
  * claim is one `INSERT … ON CONFLICT DO NOTHING`, so concurrent callers in
- * any number of processes agree on one owner of a key.
+ * any number of processes agree on one owner of a key; its `rateLimits` make
+ * a number's rate limit hold across those processes too.
  *
  * @example
  * await migrate(db, [...coreMigrations, ...wabaMigrations]);
@@ -208,5 +210,7 @@ export function createPostgresWabaStore(db: SqlDatabase): WabaStore {
     },
 
     inbox: createPostgresInbox(db),
+
+    rateLimits: createPostgresRateLimitStore(db),
   };
 }

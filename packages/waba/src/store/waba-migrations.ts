@@ -56,6 +56,26 @@ export const wabaMigrations: Migration[] = [
     `,
   },
   {
+    id: 'waba/0003_rate_limit',
+    up: `
+      -- One token bucket per sending number, shared by every process on this database.
+      CREATE TABLE waba_rate_limits (
+        client_account_id text NOT NULL REFERENCES client_accounts(id) ON DELETE CASCADE,
+        sender_number text NOT NULL,
+        tokens double precision NOT NULL,
+        refilled_at timestamptz NOT NULL,
+        -- When the grants still inside the sliding window were made, oldest first.
+        sent_at timestamptz[] NOT NULL DEFAULT '{}',
+        -- Tokens the last take granted (what RETURNING reports).
+        granted integer NOT NULL DEFAULT 0,
+        CONSTRAINT waba_rate_limits_pkey PRIMARY KEY (client_account_id, sender_number)
+      );
+    `,
+    down: `
+      DROP TABLE IF EXISTS waba_rate_limits;
+    `,
+  },
+  {
     // Inbound events now live in core's durable inbox (core/0002_inbox), recorded before the acknowledgement.
     id: 'waba/0004_inbox',
     up: `DROP TABLE IF EXISTS waba_inbound_events;`,
