@@ -1,4 +1,4 @@
-import { isLeadRelayError, migrate, type SqlDatabase } from '@leadrelay/core';
+import { coreMigrations, isLeadRelayError, migrate, type SqlDatabase } from '@leadrelay/core';
 import { testDatabases } from '@leadrelay/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SendResult } from '../send/send-types.js';
@@ -18,7 +18,9 @@ const harnesses: Harness[] = [
     name: factory.name,
     setup: async () => {
       const db: SqlDatabase = await factory.create();
-      await migrate(db, wabaMigrations);
+      await migrate(db, [...coreMigrations, ...wabaMigrations]);
+      // Every waba row references its tenant.
+      await db.query(`INSERT INTO client_accounts (id, name) VALUES ($1, 'One'), ($2, 'Two')`, [T1, T2]);
       return { store: createPostgresWabaStore(db), close: () => db.close() };
     },
   })),
