@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { migrate, type SqlDatabase } from '@leadrelay/core';
+import { coreMigrations, migrate, type SqlDatabase } from '@leadrelay/core';
 import { createIsolatedPostgres, postgresTestDatabase } from '@leadrelay/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { followupsMigrations } from '../src/store/migrations.js';
@@ -26,7 +26,7 @@ describe.skipIf(!pg)('runner processes on real Postgres', () => {
   beforeEach(async () => {
     db = await createIsolatedPostgres(url, { poolSize: 2 });
     schema = (await db.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]!.s;
-    await migrate(db, followupsMigrations);
+    await migrate(db, [...coreMigrations, ...followupsMigrations]);
     provider = await startProviderEmulation({ delayMs: 2 });
     channel = `fu_${randomBytes(4).toString('hex')}`;
     workers = [];
