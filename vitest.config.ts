@@ -16,9 +16,10 @@ const alias = [
   { find: /^@leadrelay\/waba$/, replacement: src('waba') },
   { find: /^@leadrelay\/followups\/testing$/, replacement: src('followups', 'testing') },
   { find: /^@leadrelay\/followups$/, replacement: src('followups') },
+  { find: /^@leadrelay\/app$/, replacement: src('app') },
 ];
 
-const packages = ['core', 'meta-leads', 'waba', 'followups'];
+const packages = ['core', 'meta-leads', 'waba', 'followups', 'app'];
 
 export default defineConfig({
   resolve: { alias },

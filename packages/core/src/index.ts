@@ -1,6 +1,7 @@
 export * from './crypto/index.js';
 export * from './errors/index.js';
 export * from './http/index.js';
+export * from './inbox/index.js';
 export * from './meta/index.js';
 export * from './observability/index.js';
 export * from './phone/index.js';

@@ -1,5 +1,6 @@
 import {
   ConfigurationError,
+  ConflictError,
   type CoreStore,
   createManualClock,
   type Lead,
@@ -385,6 +386,66 @@ for (const factory of storeFactories()) {
       expect(enrolments[broken!]).toMatchObject({ status: 'exited', exitReason: 'send_failed' });
       expect(enrolments[flaky!]).toMatchObject({ status: 'exited', exitReason: 'send_failed' });
       expect(enrolments[paused!]!.status).toBe('active');
+    });
+
+    it('a send whose outcome is unknown ends the step `unknown`: counted, and never sent again', async () => {
+      const c = await nurture();
+      await followUps.handleLeadEvent({ type: 'lead_created', tenant: tenantId, leadId: lead.id });
+      let calls = 0;
+      sender.behaviour = () => {
+        calls++;
+        throw new ConflictError('An earlier send with this key may have delivered it', {
+          code: 'send_outcome_unknown',
+        });
+      };
+      const r = runner();
+      expect(await r.tick()).toBe(1);
+      expect(await stepsOf()).toEqual([
+        ['hello', 'unknown', expect.stringContaining('send_outcome_unknown')],
+      ]);
+      const [enrolment] = await store.listEnrolments(tenantId, { leadId: lead.id });
+      expect(enrolment).toMatchObject({ status: 'exited', exitReason: 'send_outcome_unknown' });
+      for (let i = 0; i < 3; i++) {
+        clock.advance(DAY);
+        expect(await r.tick()).toBe(0);
+      }
+      expect(calls).toBe(1);
+      const a = await followUps.analytics(tenantId, c.id);
+      expect(a.totals).toMatchObject({ sent: 0, failed: 0, unknown: 1 });
+      expect(a.steps[0]).toMatchObject({ stepId: 'hello', unknown: 1, failed: 0 });
+    });
+
+    it('a key still in flight at the sender waits for its claim to expire, using no attempt, then ends unknown', async () => {
+      await nurture();
+      await followUps.handleLeadEvent({ type: 'lead_created', tenant: tenantId, leadId: lead.id });
+      const expiries: Date[] = [];
+      sender.behaviour = () => {
+        // Another worker's send under this key is still in flight (maxAttempts is 3: these are more).
+        if (expiries.length < 4) {
+          const leaseExpiresAt = new Date(clock.now().getTime() + 4 * 60_000);
+          expiries.push(leaseExpiresAt);
+          throw new ConflictError('A send with this idempotency key is still in progress', {
+            code: 'send_in_progress',
+            retryable: true,
+            details: { idempotencyKey: 'k', leaseExpiresAt: leaseExpiresAt.toISOString() },
+          });
+        }
+        throw new ConflictError('may have delivered it', { code: 'send_outcome_unknown' });
+      };
+      const r = runner();
+      for (const expiry of [0, 1, 2, 3]) {
+        expect(await r.tick()).toBe(1);
+        const [step] = await store.listSteps(tenantId, { leadId: lead.id });
+        expect(step).toMatchObject({ status: 'pending', attempts: 0, skipReason: 'send_in_progress' });
+        expect(step!.dueAt).toEqual(expiries[expiry]);
+        clock.advance(60_000);
+        expect(await r.tick()).toBe(0);
+        clock.set(expiries[expiry]!);
+      }
+      expect(await r.tick()).toBe(1);
+      const [step] = await store.listSteps(tenantId, { leadId: lead.id });
+      expect(step).toMatchObject({ status: 'unknown', attempts: 1 });
+      expect(step!.lastError).toMatch(/^send_outcome_unknown: /);
     });
 
     it('schedules around quiet hours in the lead zone and defers a step found in quiet hours', async () => {

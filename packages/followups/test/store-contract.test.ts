@@ -284,6 +284,45 @@ for (const factory of storeFactories()) {
       expect(enrolments.exit).toMatchObject({ status: 'exited', exitReason: 'opted_out' });
     });
 
+    it('an unknown send outcome ends the step `unknown`, never claimed again, and counts apart from failures', async () => {
+      const c = await campaign();
+      for (const lead of ['unknown', 'fail']) await store.enrol(enrolInput(c.id, lead));
+      const claimed = await store.claimDue({ limit: 10, leaseMs: 10_000, token: 't' });
+      const id = (lead: string) => claimed.find((s) => s.leadId === lead)!.id;
+      expect(
+        await store.complete('t', [
+          { id: id('unknown'), kind: 'unknown', error: 'send_outcome_unknown: may have been delivered' },
+          { id: id('fail'), kind: 'failed', error: 'provider_error: invalid number' },
+        ]),
+      ).toBe(2);
+      const [step] = await store.listSteps(TENANT, { leadId: 'unknown' });
+      expect(step).toMatchObject({
+        status: 'unknown',
+        lastError: 'send_outcome_unknown: may have been delivered',
+        sentAt: null,
+        providerMessageId: null,
+        claimToken: null,
+        leaseUntil: null,
+      });
+      expect(await store.listSteps(TENANT, { status: ['unknown'] })).toHaveLength(1);
+      const [enrolment] = await store.listEnrolments(TENANT, { leadId: 'unknown' });
+      expect(enrolment).toMatchObject({ status: 'exited', exitReason: 'send_outcome_unknown' });
+      // Terminal: no lease to expire, nothing due, however long we wait.
+      clock.advance(48 * HOUR);
+      expect(await store.claimDue({ limit: 10, leaseMs: 10_000, token: 'later' })).toEqual([]);
+      expect(await store.nextDueAt()).toBeNull();
+      // It was not sent as far as we know: it uses none of the lead's daily cap.
+      await store.enrol(enrolInput(c.id, 'unknown', { reentry: { mode: 'always' } }));
+      const [again] = await store.claimDue({ limit: 10, leaseMs: 10_000, token: 'again' });
+      const [check] = await store.checkBeforeSend([again!.id], 'again', T0);
+      expect(check).toMatchObject({ recentSends: 0 });
+      const a = await store.analytics(TENANT, c.id);
+      expect(a.totals).toMatchObject({ enrolled: 3, sent: 0, failed: 1, unknown: 1 });
+      const hello = a.steps.find((s) => s.stepId === 'hello');
+      expect(hello).toMatchObject({ sent: 0, failed: 1, unknown: 1, pending: 1 });
+      expect(a.daily.find((d) => d.date === '2026-11-25')).toMatchObject({ failed: 1, unknown: 1 });
+    });
+
     it('an exit cancels pending and claimed steps; the runner check then drops them; a send already made is still recorded', async () => {
       const c = await campaign();
       const a = await store.enrol(enrolInput(c.id, 'a'));
@@ -497,6 +536,7 @@ for (const factory of storeFactories()) {
         replied: 1,
         booked: 1,
         failed: 1,
+        unknown: 0,
         optedOut: 1,
       });
       const steps = Object.fromEntries(a.steps.map((s) => [s.stepId, s]));
@@ -506,6 +546,7 @@ for (const factory of storeFactories()) {
         delivered: 2,
         read: 1,
         failed: 1,
+        unknown: 0,
         skipped: 0,
         pending: 0,
         replied: 1,
@@ -522,6 +563,7 @@ for (const factory of storeFactories()) {
           replied: 0,
           booked: 0,
           failed: 1,
+          unknown: 0,
           optedOut: 0,
         },
         {
@@ -533,6 +575,7 @@ for (const factory of storeFactories()) {
           replied: 1,
           booked: 1,
           failed: 0,
+          unknown: 0,
           optedOut: 1,
         },
       ]);
@@ -597,8 +640,9 @@ for (const factory of storeFactories()) {
         const latest = await catalogue(db);
 
         // Back to 0001: its lease index, unique key and storage options return; a held step is `claimed` again.
-        expect((await migrate(db, followupsMigrations, { direction: 'down', steps: 3 })).reverted).toEqual([
+        expect((await migrate(db, followupsMigrations, { direction: 'down', steps: 4 })).reverted).toEqual([
           'followups/0005_tenant_keys',
+          'followups/0004_unknown_outcome',
           'followups/0003_parked_statuses',
           'followups/0002_lean_queue',
         ]);
@@ -613,6 +657,7 @@ for (const factory of storeFactories()) {
         expect((await migrate(db, followupsMigrations)).applied).toEqual([
           'followups/0002_lean_queue',
           'followups/0003_parked_statuses',
+          'followups/0004_unknown_outcome',
           'followups/0005_tenant_keys',
         ]);
         expect(await catalogue(db)).toEqual(latest);
@@ -623,6 +668,7 @@ for (const factory of storeFactories()) {
 
         expect((await migrate(db, followupsMigrations, { direction: 'down' })).reverted).toEqual([
           'followups/0005_tenant_keys',
+          'followups/0004_unknown_outcome',
           'followups/0003_parked_statuses',
           'followups/0002_lean_queue',
           'followups/0001_init',
@@ -635,10 +681,34 @@ for (const factory of storeFactories()) {
           'followups/0001_init',
           'followups/0002_lean_queue',
           'followups/0003_parked_statuses',
+          'followups/0004_unknown_outcome',
           'followups/0005_tenant_keys',
         ]);
         expect(await catalogue(db)).toEqual(latest);
         expect((await migrate(db, followupsMigrations)).applied).toEqual([]);
+      });
+
+      it('0004 admits the unknown status; going down turns unknown steps back into failed ones', async () => {
+        const db = backend.db!;
+        const c = await campaign();
+        await store.enrol(enrolInput(c.id, 'lead-1'));
+        const [s] = await store.claimDue({ limit: 1, leaseMs: 10_000, token: 't' });
+        await store.complete('t', [{ id: s!.id, kind: 'unknown', error: 'send_outcome_unknown: timeout' }]);
+        expect((await migrate(db, followupsMigrations, { direction: 'down', steps: 2 })).reverted).toEqual([
+          'followups/0005_tenant_keys',
+          'followups/0004_unknown_outcome',
+        ]);
+        const { rows } = await db.query<{ status: string; last_error: string }>(
+          'SELECT status, last_error FROM scheduled_follow_ups WHERE id = $1',
+          [s!.id],
+        );
+        expect(rows[0]).toEqual({ status: 'failed', last_error: 'send_outcome_unknown: timeout' });
+        await expect(
+          db.query("UPDATE scheduled_follow_ups SET status = 'unknown' WHERE id = $1", [s!.id]),
+        ).rejects.toThrow(/check constraint/);
+        await migrate(db, followupsMigrations);
+        await db.query("UPDATE scheduled_follow_ups SET status = 'unknown' WHERE id = $1", [s!.id]);
+        expect((await store.listSteps(TENANT, { leadId: 'lead-1' }))[0]!.status).toBe('unknown');
       });
     }
   });

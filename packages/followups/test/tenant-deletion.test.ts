@@ -167,7 +167,19 @@ for (const factory of testDatabases()) {
         now: T0,
         leaseMs: 60_000,
       });
-      await wabaStore.inboundEvents.claim(t, 'gupshup', 'ABEG1', T0);
+      // An inbound webhook event, in core's durable inbox.
+      await wabaStore.inbox.record(
+        [
+          {
+            topic: 'waba',
+            clientAccountId: t,
+            dedupeKey: 'gupshup:ABEG1',
+            orderKey: leads[0]!.id,
+            payload: {},
+          },
+        ],
+        T0,
+      );
 
       const inbox = createPostgresLeadgenInbox(db);
       await inbox.record(

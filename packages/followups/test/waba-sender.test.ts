@@ -141,6 +141,30 @@ describe('createWabaSender: follow-ups through the waba client and a Cloud API e
     expect(cloud.sends).toHaveLength(1);
   });
 
+  it('a send that may have been delivered (a 503) ends the step `unknown` at once, and it is never sent again', async () => {
+    const cloud = cloudApiHandlers({ baseUrl: GRAPH, outcome: 'unavailable' });
+    server.use(...cloud.handlers);
+    const campaign = await followUps.createCampaign(
+      campaignInput({ clientAccountId: tenantId, steps: [WELCOME_STEP] }),
+    );
+    await followUps.handleLeadEvent({ type: 'lead_created', tenant: tenantId, leadId });
+    const runner = followUps.createRunner({ backoff: { baseMs: 1000, maxMs: 1000 } });
+    expect(await runner.tick()).toBe(1);
+    expect(cloud.sends).toHaveLength(1);
+    const [step] = await followUps.store.listSteps(tenantId, { leadId });
+    expect(step).toMatchObject({ status: 'unknown', sentAt: null });
+    expect(step!.lastError).toMatch(/^send_outcome_unknown: /);
+    // waba's ledger holds the key as unknown too: a resend under it is refused, not sent.
+    await expect(createWabaSender(waba).send(requests[0]!)).rejects.toMatchObject({
+      code: 'send_outcome_unknown',
+    });
+    clock.advance(3_600_000);
+    expect(await runner.tick()).toBe(0);
+    expect(cloud.sends).toHaveLength(1);
+    const analytics = await followUps.analytics(tenantId, campaign.id);
+    expect(analytics.totals).toMatchObject({ sent: 0, failed: 0, unknown: 1 });
+  });
+
   it('sends the fallback template when the provider refuses free text (131047)', async () => {
     const cloud = cloudApiHandlers({
       baseUrl: GRAPH,

@@ -9,6 +9,7 @@ export {
 } from '@leadrelay/core';
 export * from './bot/bot-profiles.js';
 export type * from './bot/bot-responder.js';
+export { isAmbiguousFailure } from './client/idempotent-send.js';
 export { type LeadWabaState, readLeadWabaState, updateLeadWabaState } from './client/lead-waba-state.js';
 export type { MarketingCap, SuggestedTemplate } from './client/policy-context.js';
 export type { ReceiveOptions, ReceiveResult } from './client/receive-events.js';

@@ -251,7 +251,8 @@ const jsonMergeSchema = <V extends z.ZodType>(value: V) =>
  * Fields a caller may change on an existing lead. `answers` and `attributes`
  * replace the whole record; `mergeAnswers` and `mergeAttributes` set and
  * remove single keys at the database, so concurrent writers of other keys
- * are kept. `expectedUpdatedAt` applies the patch only to the version the
+ * are kept (`mergeAttributes.patch` merges into the object under a key, one
+ * level down, for packages that keep a namespace of their own). `expectedUpdatedAt` applies the patch only to the version the
  * caller read (`ConflictError` `lead_modified` otherwise).
  */
 export const leadPatchSchema = z
@@ -265,7 +266,9 @@ export const leadPatchSchema = z
     answers: z.record(z.string(), answerValue),
     attributes: z.record(z.string(), z.unknown()),
     mergeAnswers: jsonMergeSchema(answerValue),
-    mergeAttributes: jsonMergeSchema(z.unknown()),
+    mergeAttributes: jsonMergeSchema(z.unknown()).extend({
+      patch: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+    }),
     expectedUpdatedAt: timestamp,
     timeZone: timeZone.nullable(),
     optedOut: z.boolean(),

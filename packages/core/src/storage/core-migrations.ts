@@ -292,6 +292,32 @@ DROP TABLE IF EXISTS facebook_pages;
 DROP TABLE IF EXISTS client_accounts;
 `;
 
+// The durable webhook inbox (see inbox/inbox.ts): one table for every consumer, told apart by topic.
+const inboxUp = `
+CREATE TABLE inbox_events (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  topic text NOT NULL,
+  client_account_id ${tenantId},
+  dedupe_key text NOT NULL,
+  order_key text NOT NULL,
+  payload jsonb NOT NULL,
+  status text NOT NULL CHECK (${oneOf('status', ['pending', 'processing', 'done', 'dead', 'unparsed'])}),
+  attempts integer NOT NULL DEFAULT 0,
+  next_attempt_at timestamptz NOT NULL,
+  locked_until timestamptz,
+  last_error text,
+  received_at timestamptz NOT NULL,
+  finished_at timestamptz,
+  CONSTRAINT inbox_events_dedupe_key UNIQUE (client_account_id, topic, dedupe_key),
+  ${tenantFk('inbox_events')}
+);
+-- What a claim scans (due rows in id order) and what its head-of-key check probes.
+CREATE INDEX inbox_events_due_idx ON inbox_events (topic, id) WHERE status IN ('pending', 'processing');
+CREATE INDEX inbox_events_order_key_idx ON inbox_events (client_account_id, topic, order_key, id)
+  WHERE status IN ('pending', 'processing');
+CREATE INDEX inbox_events_finished_idx ON inbox_events (finished_at) WHERE finished_at IS NOT NULL;
+`;
+
 /** The tables `coreMigrations` creates, parents first. */
 export const CORE_TABLES = [
   'client_accounts',
@@ -303,6 +329,7 @@ export const CORE_TABLES = [
   'messages',
   'appointments',
   'template_usage_log',
+  'inbox_events',
 ] as const;
 
 /**
@@ -313,4 +340,7 @@ export const CORE_TABLES = [
  *
  * @example await migrate(db, [...coreMigrations, ...metaLeadsMigrations]);
  */
-export const coreMigrations: Migration[] = [{ id: 'core/0001_init', up, down }];
+export const coreMigrations: Migration[] = [
+  { id: 'core/0001_init', up, down },
+  { id: 'core/0002_inbox', up: inboxUp, down: 'DROP TABLE IF EXISTS inbox_events;' },
+];

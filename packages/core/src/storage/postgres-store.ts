@@ -447,9 +447,20 @@ export function createPostgresStore(db: SqlDatabase, options: PostgresStoreOptio
             ['attributes', mergeAttributes],
           ] as const) {
             if (!merge) continue;
-            sets.push(
-              `${col} = (${col} || ${p.add(JSON.stringify(merge.set ?? {}))}::jsonb) - ${p.add(merge.remove ?? [])}::text[]`,
-            );
+            const set = `${p.add(JSON.stringify(merge.set ?? {}))}::jsonb`;
+            let value = `${col} || ${set}`;
+            const patch: Record<string, Record<string, unknown>> = 'patch' in merge
+              ? (merge.patch ?? {})
+              : {};
+            for (const [key, fields] of Object.entries(patch)) {
+              const k = `${p.add(key)}::text`;
+              // The object under the key as the `set` above left it, else as stored.
+              const inner = `COALESCE(${set} -> ${k}, ${col} -> ${k})`;
+              value += ` || jsonb_build_object(${k},
+                (CASE WHEN jsonb_typeof(${inner}) = 'object' THEN ${inner} ELSE '{}'::jsonb END)
+                  || ${p.add(JSON.stringify(fields))}::jsonb)`;
+            }
+            sets.push(`${col} = (${value}) - ${p.add(merge.remove ?? [])}::text[]`);
           }
           return sets;
         };

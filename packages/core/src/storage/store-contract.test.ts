@@ -633,6 +633,44 @@ export function coreStoreContract(
         ).rejects.toMatchObject({ code: 'lead_not_found' });
       });
 
+      it('patches the object under an attribute key one level down, keeping its other fields', async () => {
+        const [a] = await twoTenants();
+        const lead = await store.leads.create({
+          clientAccountId: a.id,
+          phone: phone(),
+          attributes: {
+            utm: 'fb',
+            waba: { marketingOptedOut: false, entryPoint: { source: 'ctwa' } },
+            flat: 3,
+          },
+        });
+        const patched = await store.leads.update(a.id, lead.id, {
+          mergeAttributes: {
+            set: { utm: 'ig' },
+            patch: { waba: { marketingOptedOut: true }, bot: { step: 2 }, flat: { now: 'object' } },
+          },
+        });
+        expect(patched.attributes).toEqual({
+          utm: 'ig',
+          waba: { marketingOptedOut: true, entryPoint: { source: 'ctwa' } },
+          bot: { step: 2 },
+          flat: { now: 'object' },
+        });
+        // A patch of a key that `set` writes in the same update merges into what `set` wrote.
+        const both = await store.leads.update(a.id, lead.id, {
+          mergeAttributes: {
+            set: { bot: { step: 3, lang: 'en' } },
+            patch: { bot: { step: 4 } },
+            remove: ['flat'],
+          },
+        });
+        expect(both.attributes).toEqual({
+          utm: 'ig',
+          waba: { marketingOptedOut: true, entryPoint: { source: 'ctwa' } },
+          bot: { step: 4, lang: 'en' },
+        });
+      });
+
       it('lists newest first with filters and stable pagination', async () => {
         const [a, b] = await twoTenants();
         clock.advance(1_000);
@@ -1151,7 +1189,7 @@ export function coreStoreContract(
           Array.from({ length: 20 }, (_, i) =>
             store.leads.update(t.id, lead.id, {
               mergeAnswers: { set: { [`q${i}`]: `a${i}` } },
-              mergeAttributes: { set: { [`k${i}`]: i } },
+              mergeAttributes: { set: { [`k${i}`]: i }, patch: { waba: { [`f${i}`]: true } } },
               ...(i % 5 === 0 ? { status: 'contacted' as const } : {}),
             }),
           ),
@@ -1160,8 +1198,10 @@ export function coreStoreContract(
         expect(Object.keys(stored.answers).sort()).toEqual(
           ['seed', ...Array.from({ length: 20 }, (_, i) => `q${i}`)].sort(),
         );
-        expect(Object.keys(stored.attributes)).toHaveLength(20);
+        expect(Object.keys(stored.attributes)).toHaveLength(21);
         expect(stored.attributes.k7).toBe(7);
+        // Fields patched into one shared namespace object survive each other too.
+        expect(Object.keys(stored.attributes.waba as object)).toHaveLength(20);
       });
 
       it('two concurrent default bot profiles leave exactly one default', async () => {

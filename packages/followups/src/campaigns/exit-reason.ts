@@ -9,7 +9,9 @@ export type ExitReason =
   | 'status_changed'
   | 'campaign_stopped'
   | 'reentered'
-  | 'send_failed';
+  | 'send_failed'
+  /** A step's send may or may not have been delivered; nothing more is sent to be safe. */
+  | 'send_outcome_unknown';
 
 /**
  * Whether a lead's current facts end its enrolment, and why. Opt-out always

@@ -366,6 +366,18 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
         }
         case 'permanent':
           return { id: row.id, kind: 'failed', error: failure.message };
+        case 'unknown':
+          // It may have been delivered: sending again could make it twice.
+          return { id: row.id, kind: 'unknown', error: failure.message };
+        case 'in_progress':
+          // Not this step's failure: wait, without using an attempt, until the other claim on the
+          // key expires; the sender then answers with its result or send_outcome_unknown.
+          return {
+            id: row.id,
+            kind: 'deferred',
+            reason: 'send_in_progress',
+            dueAt: new Date(Math.max(failure.until.getTime(), now.getTime() + 1000)),
+          };
       }
     }
   }

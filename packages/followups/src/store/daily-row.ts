@@ -17,6 +17,7 @@ export function dailyRow(days: Map<string, DailyCounts>, date: string): DailyCou
       replied: 0,
       booked: 0,
       failed: 0,
+      unknown: 0,
       optedOut: 0,
     };
     days.set(date, row);

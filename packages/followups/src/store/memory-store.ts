@@ -20,9 +20,9 @@ import {
   type ScheduledStep,
   SEND_CAP_WINDOW_MS,
   type SendCheck,
-  type StepCounts,
 } from './ports.js';
 import { scheduledStepId, sendIdempotencyKey } from './send-idempotency-key.js';
+import { type StepRow, stepRow } from './step-row.js';
 
 export interface MemoryFollowUpStoreOptions {
   /** Decides what is due (the Postgres store uses the database clock). */
@@ -398,6 +398,11 @@ export function createMemoryFollowUpStore(options: MemoryFollowUpStoreOptions = 
             s.lastError = o.error;
             if (e.status === 'active') endEnrolment(e, 'exited', 'send_failed', at);
             break;
+          case 'unknown':
+            s.status = 'unknown';
+            s.lastError = o.error;
+            if (e.status === 'active') endEnrolment(e, 'exited', 'send_outcome_unknown', at);
+            break;
           case 'exited':
             s.status = 'cancelled';
             s.skipReason = o.reason;
@@ -481,29 +486,24 @@ export function createMemoryFollowUpStore(options: MemoryFollowUpStoreOptions = 
         replied: es.filter((e) => e.exitReason === 'replied').length,
         booked: es.filter((e) => e.exitReason === 'appointment_booked').length,
         failed: ss.filter((s) => isFailed(s) && inRange(s.updatedAt)).length,
+        unknown: ss.filter((s) => s.status === 'unknown' && inRange(s.updatedAt)).length,
         optedOut: es.filter((e) => e.exitReason === 'opted_out').length,
       };
-      const byStep = new Map<string, StepCounts & { stepId: string }>();
-      const stepRow = (stepId: string) => {
-        let r = byStep.get(stepId);
-        if (!r) {
-          r = { stepId, sent: 0, delivered: 0, read: 0, failed: 0, skipped: 0, pending: 0, replied: 0 };
-          byStep.set(stepId, r);
-        }
-        return r;
-      };
+      const byStep = new Map<string, StepRow>();
       for (const s of ss) {
-        const r = stepRow(s.stepId);
+        const r = stepRow(byStep, s.stepId);
         if (s.sentAt && inRange(s.sentAt)) {
           r.sent++;
           if (s.deliveredAt) r.delivered++;
           if (s.readAt) r.read++;
         }
         if (isFailed(s) && inRange(s.updatedAt)) r.failed++;
+        if (s.status === 'unknown' && inRange(s.updatedAt)) r.unknown++;
         if (s.status === 'skipped' && inRange(s.updatedAt)) r.skipped++;
         if (s.status === 'pending' || s.status === 'claimed') r.pending++;
       }
-      for (const e of es) if (e.exitReason === 'replied' && e.lastStepId) stepRow(e.lastStepId).replied++;
+      for (const e of es)
+        if (e.exitReason === 'replied' && e.lastStepId) stepRow(byStep, e.lastStepId).replied++;
       const days = new Map<string, DailyCounts>();
       const bump = (d: Date | null, key: keyof Omit<DailyCounts, 'date'>) => {
         if (!d || !inRange(d)) return;
@@ -522,6 +522,7 @@ export function createMemoryFollowUpStore(options: MemoryFollowUpStoreOptions = 
         bump(s.deliveredAt, 'delivered');
         bump(s.readAt, 'read');
         if (isFailed(s)) bump(s.updatedAt, 'failed');
+        if (s.status === 'unknown') bump(s.updatedAt, 'unknown');
       }
       const result: RawCampaignAnalytics = {
         totals,

@@ -178,6 +178,25 @@ DROP TABLE IF EXISTS follow_up_parked_statuses;
 `,
   },
   {
+    id: 'followups/0004_unknown_outcome',
+    // A step whose send may or may not have reached the lead ends `unknown`: terminal, never
+    // re-sent, counted apart from failures. Going down, such steps become the `failed` steps they
+    // were before (their last_error still says send_outcome_unknown).
+    up: `
+ALTER TABLE scheduled_follow_ups DROP CONSTRAINT scheduled_follow_ups_status_check;
+ALTER TABLE scheduled_follow_ups ADD CONSTRAINT scheduled_follow_ups_status_check
+  CHECK (status IN ('pending', 'claimed', 'sent', 'skipped', 'failed', 'cancelled', 'dead', 'unknown'));
+`,
+    down: `
+UPDATE scheduled_follow_ups SET status = 'failed' WHERE status = 'unknown';
+UPDATE follow_up_enrolments SET exit_reason = 'send_failed' WHERE exit_reason = 'send_outcome_unknown';
+UPDATE follow_up_exit_events SET reason = 'send_failed' WHERE reason = 'send_outcome_unknown';
+ALTER TABLE scheduled_follow_ups DROP CONSTRAINT scheduled_follow_ups_status_check;
+ALTER TABLE scheduled_follow_ups ADD CONSTRAINT scheduled_follow_ups_status_check
+  CHECK (status IN ('pending', 'claimed', 'sent', 'skipped', 'failed', 'cancelled', 'dead'));
+`,
+  },
+  {
     id: 'followups/0005_tenant_keys',
     // Every row goes with its tenant, and an enrolment with its lead: each table references
     // client_accounts, enrolments reference their tenant's lead, and steps, ledger rows and exit events

@@ -24,7 +24,19 @@ export interface Enrolment {
   lastStepId: string | null;
 }
 
-export type StepStatus = 'pending' | 'claimed' | 'sent' | 'skipped' | 'failed' | 'cancelled' | 'dead';
+/**
+ * `unknown`: the sender could not tell whether the message went out (a timeout, a 5xx, a worker
+ * that died mid-send). Terminal like `failed`, but counted apart: it may have been delivered.
+ */
+export type StepStatus =
+  | 'pending'
+  | 'claimed'
+  | 'sent'
+  | 'skipped'
+  | 'failed'
+  | 'cancelled'
+  | 'dead'
+  | 'unknown';
 export type DeliveryStatus = 'sent' | 'delivered' | 'read' | 'failed';
 
 /** One row of `scheduled_follow_ups`: a step of one enrolment, due at `dueAt`. */
@@ -125,6 +137,11 @@ export type StepOutcome =
   | { id: string; kind: 'deferred'; reason: string; dueAt: Date }
   /** Permanent failure (`failed`) or out of attempts (`dead`): the enrolment ends with `send_failed`. */
   | { id: string; kind: 'failed' | 'dead'; error: string }
+  /**
+   * The sender cannot tell whether the message went out (`send_outcome_unknown`): the step ends
+   * `unknown`, is never sent again, and the enrolment ends with `send_outcome_unknown`.
+   */
+  | { id: string; kind: 'unknown'; error: string }
   /** An exit rule holds: the step is cancelled and the enrolment ends with `reason`. */
   | { id: string; kind: 'exited'; reason: ExitReason };
 
@@ -162,6 +179,8 @@ export interface StepCounts {
   delivered: number;
   read: number;
   failed: number;
+  /** Steps whose send outcome is unknown: possibly delivered, never re-sent. */
+  unknown: number;
   skipped: number;
   pending: number;
   /** Enrolments that ended with a reply after this was their last step sent. */
@@ -178,6 +197,7 @@ export interface DailyCounts {
   replied: number;
   booked: number;
   failed: number;
+  unknown: number;
   optedOut: number;
 }
 
@@ -192,6 +212,8 @@ export interface AnalyticsCounts {
   replied: number;
   booked: number;
   failed: number;
+  /** Steps whose send outcome is unknown (not in `sent` nor `failed`). */
+  unknown: number;
   optedOut: number;
 }
 

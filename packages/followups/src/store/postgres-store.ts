@@ -27,6 +27,7 @@ import {
   type StepOutcome,
 } from './ports.js';
 import { scheduledStepId } from './send-idempotency-key.js';
+import { type StepRow, stepRow } from './step-row.js';
 
 export interface PostgresFollowUpStoreOptions {
   /**
@@ -510,7 +511,9 @@ export function createPostgresFollowUpStore(
       // What the batch holds decides which parts the statement has: a part with no input would still
       // be planned and run on every completion.
       const sends = outcomes.some((o) => o.kind === 'sent');
-      const exits = outcomes.some((o) => o.kind === 'failed' || o.kind === 'dead' || o.kind === 'exited');
+      const exits = outcomes.some(
+        (o) => o.kind === 'failed' || o.kind === 'dead' || o.kind === 'unknown' || o.kind === 'exited',
+      );
       const ends = exits || outcomes.some((o) => (o.kind === 'sent' || o.kind === 'skipped') && !o.next);
       const parts: string[] = [];
       if (sends) parts.push(LEDGER_SQL);
@@ -534,7 +537,7 @@ export function createPostgresFollowUpStore(
              provider_message_id = COALESCE(d.provider_message_id, s.provider_message_id),
              message_id = COALESCE(d.message_id, s.message_id),
              message_kind = COALESCE(d.message_kind, s.message_kind),
-             last_error = CASE WHEN d.outcome IN ('retry', 'failed', 'dead') THEN d.info ELSE s.last_error END,
+             last_error = CASE WHEN d.outcome IN ('retry', 'failed', 'dead', 'unknown') THEN d.info ELSE s.last_error END,
              skip_reason = CASE WHEN d.outcome IN ('skipped', 'deferred', 'exited') THEN d.info ELSE s.skip_reason END,
              sent_at = CASE WHEN d.outcome = 'sent' THEN (SELECT now FROM clock) ELSE s.sent_at END,
              delivery_status = CASE WHEN d.outcome = 'sent' THEN 'sent' ELSE s.delivery_status END,
@@ -670,7 +673,8 @@ export function createPostgresFollowUpStore(
           `SELECT count(*) FILTER (WHERE ${range('sent_at')})::int AS sent,
              count(*) FILTER (WHERE ${range('sent_at')} AND delivered_at IS NOT NULL)::int AS delivered,
              count(*) FILTER (WHERE ${range('sent_at')} AND read_at IS NOT NULL)::int AS read,
-             count(*) FILTER (WHERE ${failed} AND ${range('updated_at')})::int AS failed
+             count(*) FILTER (WHERE ${failed} AND ${range('updated_at')})::int AS failed,
+             count(*) FILTER (WHERE status = 'unknown' AND ${range('updated_at')})::int AS unknown
            FROM ${campaignSteps} cs
            WHERE $5::text IS NOT NULL`,
           params,
@@ -681,6 +685,7 @@ export function createPostgresFollowUpStore(
              count(*) FILTER (WHERE ${range('sent_at')} AND delivered_at IS NOT NULL)::int AS delivered,
              count(*) FILTER (WHERE ${range('sent_at')} AND read_at IS NOT NULL)::int AS read,
              count(*) FILTER (WHERE ${failed} AND ${range('updated_at')})::int AS failed,
+             count(*) FILTER (WHERE status = 'unknown' AND ${range('updated_at')})::int AS unknown,
              count(*) FILTER (WHERE status = 'skipped' AND ${range('updated_at')})::int AS skipped,
              count(*) FILTER (WHERE status IN ('pending', 'claimed'))::int AS pending
            FROM ${campaignSteps} cs
@@ -715,6 +720,8 @@ export function createPostgresFollowUpStore(
              SELECT read_at, 'read' FROM campaign_steps
              UNION ALL
              SELECT updated_at, 'failed' FROM campaign_steps WHERE ${failed}
+             UNION ALL
+             SELECT updated_at, 'unknown' FROM campaign_steps WHERE status = 'unknown'
            )
            SELECT to_char((at AT TIME ZONE $5::text)::date, 'YYYY-MM-DD') AS date, kind, count(*)::int AS n
            FROM events WHERE ${range('at')}
@@ -734,35 +741,26 @@ export function createPostgresFollowUpStore(
         replied: 'replied',
         booked: 'booked',
         failed: 'failed',
+        unknown: 'unknown',
         opted_out: 'optedOut',
       };
       for (const r of daily.rows) {
         dailyRow(days, r.date)[dailyKey[r.kind]!] += Number(r.n);
       }
-      const stepRows = steps.rows.map((r) => ({
-        stepId: r.step_id as string,
-        sent: Number(r.sent),
-        delivered: Number(r.delivered),
-        read: Number(r.read),
-        failed: Number(r.failed),
-        skipped: Number(r.skipped),
-        pending: Number(r.pending),
-        replied: repliedByStep.get(r.step_id) ?? 0,
-      }));
-      for (const [stepId, n] of repliedByStep) {
-        if (!stepRows.some((r) => r.stepId === stepId)) {
-          stepRows.push({
-            stepId,
-            sent: 0,
-            delivered: 0,
-            read: 0,
-            failed: 0,
-            skipped: 0,
-            pending: 0,
-            replied: n,
-          });
-        }
+      const stepRows = new Map<string, StepRow>();
+      for (const r of steps.rows) {
+        Object.assign(stepRow(stepRows, r.step_id), {
+          sent: Number(r.sent),
+          delivered: Number(r.delivered),
+          read: Number(r.read),
+          failed: Number(r.failed),
+          unknown: Number(r.unknown),
+          skipped: Number(r.skipped),
+          pending: Number(r.pending),
+        });
       }
+      // A reply is credited to the step sent last, which may have no row in this range.
+      for (const [stepId, n] of repliedByStep) stepRow(stepRows, stepId).replied = n;
       const result: RawCampaignAnalytics = {
         totals: {
           enrolled: Number(t.enrolled),
@@ -775,9 +773,10 @@ export function createPostgresFollowUpStore(
           replied: Number(t.replied),
           booked: Number(t.booked),
           failed: Number(s.failed),
+          unknown: Number(s.unknown),
           optedOut: Number(t.opted_out),
         },
-        steps: stepRows,
+        steps: [...stepRows.values()],
         daily: [...days.values()],
       };
       return result;
@@ -825,11 +824,12 @@ const NEXT_SQL = `         nxt AS (
            RETURNING 1
          )`;
 
-/** Ends enrolments whose last step is done, whose step failed, or that exited. */
+/** Ends enrolments whose last step is done, whose step failed or has an unknown outcome, or that exited. */
 const ENDED_SQL = `         ended AS (
            UPDATE follow_up_enrolments e SET
              status = CASE WHEN u.status IN ('sent', 'skipped') THEN 'completed' ELSE 'exited' END,
              exit_reason = CASE WHEN u.status IN ('failed', 'dead') THEN 'send_failed'
+                                WHEN u.status = 'unknown' THEN 'send_outcome_unknown'
                                 WHEN u.status = 'cancelled' THEN u.info ELSE NULL END,
              ended_at = (SELECT now FROM clock),
              last_step_id = COALESCE(CASE WHEN u.status = 'sent' THEN u.step_id END,
@@ -837,7 +837,7 @@ const ENDED_SQL = `         ended AS (
            FROM upd u
            WHERE e.id = u.enrolment_id AND e.status = 'active'
              AND ((u.status IN ('sent', 'skipped') AND u.next_step_id IS NULL)
-               OR u.status IN ('failed', 'dead')
+               OR u.status IN ('failed', 'dead', 'unknown')
                OR (u.status = 'cancelled' AND u.outcome = 'exited'))
            RETURNING e.id, e.client_account_id, e.campaign_id, e.lead_id, e.status, e.exit_reason, e.last_step_id
          )`;
@@ -877,6 +877,7 @@ function infoOf(o: StepOutcome): string | null {
     case 'retry':
     case 'failed':
     case 'dead':
+    case 'unknown':
       return o.error.slice(0, 1000);
     default:
       return null;

@@ -1,4 +1,4 @@
-import type { SqlDatabase } from '@leadrelay/core';
+import { type SqlDatabase, ValidationError } from '@leadrelay/core';
 import { campaignDefinition, campaignInputSchema } from '../campaigns/campaign.js';
 
 export interface SeedDueStepsOptions {
@@ -6,13 +6,15 @@ export interface SeedDueStepsOptions {
   count: number;
   tenant?: string;
   campaignId?: string;
+  /** The lead of enrolment n is `leadIds[n - 1]` (leads that exist in core, say); default `lead-<n>`. */
+  leadIds?: readonly string[];
 }
 
 /**
  * Seeds an active single-step campaign (template `welcome_lead`, no quiet
  * hours) with `count` enrolments whose step is due now, in a few set-based
  * statements: for load tests, crash tests and benchmarks of the runner.
- * Enrolments are `enr-<n>`, leads `lead-<n>`, steps `enr-<n>:hello`, for n from 1.
+ * Enrolments are `enr-<n>`, leads `lead-<n>` (or `leadIds`), steps `enr-<n>:hello`, for n from 1.
  * The tenant and the leads are created in core's tables (bare rows, no phone)
  * when missing: apply `coreMigrations` before `followupsMigrations`.
  *
@@ -20,6 +22,12 @@ export interface SeedDueStepsOptions {
  */
 export async function seedDueSteps(db: SqlDatabase, options: SeedDueStepsOptions): Promise<void> {
   const tenant = options.tenant ?? 'tenant-load';
+  if (options.leadIds && options.leadIds.length !== options.count) {
+    throw new ValidationError(`${options.leadIds.length} lead ids for ${options.count} enrolments`, {
+      code: 'seed_lead_ids_mismatch',
+    });
+  }
+  const leadIds = options.leadIds ? [...options.leadIds] : null;
   const campaignId = options.campaignId ?? 'camp-load';
   const def = campaignDefinition(
     campaignInputSchema.parse({
@@ -38,9 +46,9 @@ export async function seedDueSteps(db: SqlDatabase, options: SeedDueStepsOptions
   );
   await db.query(
     `INSERT INTO leads (client_account_id, id)
-     SELECT $2, 'lead-' || g FROM generate_series(1, $1::int) g
+     SELECT $2, COALESCE(($3::text[])[g], 'lead-' || g) FROM generate_series(1, $1::int) g
      ON CONFLICT DO NOTHING`,
-    [options.count, tenant],
+    [options.count, tenant, leadIds],
   );
   await db.query(
     `INSERT INTO follow_up_campaigns (id, client_account_id, name, status, version, trigger_type, definition)
@@ -54,17 +62,17 @@ export async function seedDueSteps(db: SqlDatabase, options: SeedDueStepsOptions
   );
   await db.query(
     `INSERT INTO follow_up_enrolments (id, client_account_id, campaign_id, campaign_version, lead_id, status, enrolled_at)
-     SELECT 'enr-' || g, $2, $3, 1, 'lead-' || g, 'active', now() - interval '1 hour'
+     SELECT 'enr-' || g, $2, $3, 1, COALESCE(($4::text[])[g], 'lead-' || g), 'active', now() - interval '1 hour'
      FROM generate_series(1, $1::int) g`,
-    [options.count, tenant, campaignId],
+    [options.count, tenant, campaignId, leadIds],
   );
   await db.query(
     `INSERT INTO scheduled_follow_ups (id, client_account_id, enrolment_id, campaign_id, campaign_version, lead_id,
        step_id, step_index, status, due_at)
-     SELECT 'enr-' || g || ':hello', $2, 'enr-' || g, $3, 1, 'lead-' || g, 'hello', 0, 'pending',
-       now() - interval '1 minute' + g * interval '1 millisecond'
+     SELECT 'enr-' || g || ':hello', $2, 'enr-' || g, $3, 1, COALESCE(($4::text[])[g], 'lead-' || g), 'hello', 0,
+       'pending', now() - interval '1 minute' + g * interval '1 millisecond'
      FROM generate_series(1, $1::int) g`,
-    [options.count, tenant, campaignId],
+    [options.count, tenant, campaignId, leadIds],
   );
   await db.query('ANALYZE leads, follow_up_enrolments, scheduled_follow_ups');
 }

@@ -1,11 +1,12 @@
 /**
  * A follow-up worker in its own process, for the crash and multi-worker tests:
- * `node --import ./source-hooks.mjs runner-process.ts`. It reads its settings
+ * `node --import test-support/source-hooks.mjs runner-process.ts`. It reads its settings
  * from the environment, sends through a local HTTP provider emulation and
  * prints `ready` once it is running.
  */
 import { createPostgresDatabase, ProviderError } from '@leadrelay/core';
 import { createFollowUpRunner, createPostgresFollowUpStore } from '@leadrelay/followups';
+import { runUntilTerminated } from './run-until-terminated.js';
 
 const env = process.env;
 const db = await createPostgresDatabase({
@@ -78,10 +79,4 @@ const runner = createFollowUpRunner({
   },
 });
 
-await runner.start();
-process.stdout.write('ready\n');
-process.on('SIGTERM', async () => {
-  await runner.stop();
-  await db.close();
-  process.exit(0);
-});
+await runUntilTerminated(runner, db);

@@ -62,11 +62,18 @@ export interface WorkerProcess {
   stderr: () => string;
 }
 
-const hooks = fileURLToPath(new URL('./source-hooks.mjs', import.meta.url));
-const script = fileURLToPath(new URL('./runner-process.ts', import.meta.url));
+const hooks = fileURLToPath(new URL('../../../../test-support/source-hooks.mjs', import.meta.url));
 
-/** Starts `runner-process.ts` in a new Node process (the one running the tests). */
-export function spawnWorker(name: string, env: Record<string, string>): WorkerProcess {
+/**
+ * Starts a worker script of this folder (default `runner-process.ts`) in a new
+ * Node process (the one running the tests).
+ */
+export function spawnWorker(
+  name: string,
+  env: Record<string, string>,
+  scriptName = 'runner-process.ts',
+): WorkerProcess {
+  const script = fileURLToPath(new URL(`./${scriptName}`, import.meta.url));
   const child = spawn(process.execPath, ['--no-warnings', '--import', hooks, script], {
     env: { ...process.env, ...env, WORKER_NAME: name },
     stdio: ['ignore', 'pipe', 'pipe'],

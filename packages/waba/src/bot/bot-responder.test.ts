@@ -48,11 +48,11 @@ describe('bot profiles and the BotResponder hook', () => {
         name: 'Ananya',
         text: 'Is it available?',
         id: 'wamid.IN1',
-        timestamp: nowSeconds(),
+        timestamp: nowSeconds() - 5, // the lead wrote a moment before the webhook is processed
       }),
     );
     const result = await h.client.receive(h.tenant.id, inbound, { waba: h.waba });
-    expect(result).toEqual({ processed: 1, duplicates: 0 });
+    expect(result).toEqual({ received: 1, duplicates: 0, processed: 1 });
     h.clock.advance(1_000);
     await h.client.idle();
 
@@ -73,8 +73,9 @@ describe('bot profiles and the BotResponder hook', () => {
 
     // A redelivery is a duplicate: no second answer.
     expect(await h.client.receive(h.tenant.id, inbound, { waba: h.waba })).toEqual({
-      processed: 0,
+      received: 0,
       duplicates: 1,
+      processed: 0,
     });
     await h.client.idle();
     expect(cloud.sends).toHaveLength(1);

@@ -25,9 +25,5 @@ export interface ClientContext {
   onEvent: WabaEventHandler | null;
   /** Messages the bot reads before answering. */
   conversationLimit: number;
-  /** Work running after a webhook was answered (bot replies). */
-  background: Set<Promise<unknown>>;
-  /** The last bot reply queued per lead (`tenant:lead`), so replies to one lead run in order. */
-  botQueues: Map<string, Promise<unknown>>;
   send(request: SendRequest): Promise<SendResult>;
 }

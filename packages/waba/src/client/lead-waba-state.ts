@@ -45,8 +45,10 @@ export function readLeadWabaState(lead: Pick<Lead, 'attributes'>): LeadWabaState
 
 /**
  * Applies a change to the lead's WhatsApp state (and any core lead fields in
- * `fields`). Only the `waba` attribute key is written (an atomic merge), so
- * concurrent writers of other attributes are kept.
+ * `fields`). Only the state fields the change touched are written, merged
+ * into `attributes.waba` at the database, so a concurrent writer of another
+ * field (a delivery status marking a marketing opt-out while a send records
+ * its entry-point reply) or of another attribute is never overwritten.
  *
  * @example await updateLeadWabaState(store, tenantId, leadId, (s) => ({ ...s, marketingOptedOut: true }));
  */
@@ -59,16 +61,20 @@ export async function updateLeadWabaState(
 ): Promise<Lead> {
   const lead = await store.leads.get(clientAccountId, leadId);
   if (!lead) return store.leads.update(clientAccountId, leadId, fields);
-  const next = change(readLeadWabaState(lead), lead);
+  const before = serialise(readLeadWabaState(lead));
+  const after = serialise(change(readLeadWabaState(lead), lead));
+  const changed: Record<string, unknown> = {};
+  for (const field of Object.keys(after) as (keyof typeof after)[]) {
+    if (JSON.stringify(after[field]) !== JSON.stringify(before[field])) changed[field] = after[field];
+  }
   const { attributes, ...rest } = fields;
-  // Only this package's key is written: other writers' attributes are merged around it, never overwritten.
   return store.leads.update(clientAccountId, leadId, {
     ...rest,
-    mergeAttributes: { set: { ...(attributes ?? {}), [KEY]: serialise(next) } },
+    mergeAttributes: { set: attributes ?? {}, patch: { [KEY]: changed } },
   });
 }
 
-function serialise(state: LeadWabaState): Record<string, unknown> {
+function serialise(state: LeadWabaState) {
   return {
     entryPoint: state.entryPoint
       ? {

@@ -1,4 +1,16 @@
-import type { CoreStore, Lead, Message, MessageStatus, Tenant, WabaConfiguration } from '@leadrelay/core';
+import { createHash } from 'node:crypto';
+import {
+  type CoreStore,
+  type InboxEvent,
+  type InboxEventInput,
+  type InboxRetry,
+  isLeadRelayError,
+  type Lead,
+  type Message,
+  type MessageStatus,
+  type Tenant,
+  type WabaConfiguration,
+} from '@leadrelay/core';
 import { resolveBotProfile } from '../bot/bot-profiles.js';
 import { consentKeyword } from '../inbound/consent-keywords.js';
 import type {
@@ -7,22 +19,165 @@ import type {
   InboundStatusEvent,
   WabaInboundEvent,
 } from '../inbound/inbound-event.js';
-import type { WabaEvent, WabaEventHandler } from '../inbound/waba-event.js';
+import type { WabaEvent } from '../inbound/waba-event.js';
 import type { ClientContext } from './client-context.js';
 import { readLeadWabaState, updateLeadWabaState } from './lead-waba-state.js';
+
+/** The inbox topic of WhatsApp webhook events. */
+export const WABA_INBOX_TOPIC = 'waba';
 
 export interface ReceiveOptions {
   /** The configuration the events arrived for (filled into new leads). */
   waba?: WabaConfiguration | null;
-  /** Called after the client's own `onEvent`, for each applied event. */
-  onEvent?: WabaEventHandler;
 }
 
-export interface ReceiveResult {
-  /** Events applied now. */
-  processed: number;
-  /** Events seen before and skipped. */
+export interface RecordResult {
+  /** Events new to the inbox: each is applied once, in order per lead. */
+  received: number;
+  /** Events recorded before (a provider's redelivery) and skipped. */
   duplicates: number;
+}
+
+export interface ReceiveResult extends RecordResult {
+  /** Events the processing pass that followed applied (this tenant's due events, these among them). */
+  processed: number;
+}
+
+/** What an inbox row of this topic holds: the normalised event and the number it arrived for. */
+interface StoredInbound {
+  event: WabaInboundEvent;
+  wabaConfigurationId: string | null;
+}
+
+/** Events of one lead share a key; a status without a recipient keys on its message. */
+function orderKeyOf(event: WabaInboundEvent): string {
+  switch (event.type) {
+    case 'message':
+      return event.from;
+    case 'status':
+      return event.recipient ?? `message:${event.providerMessageId}`;
+    default:
+      return event.phone;
+  }
+}
+
+/**
+ * Records events in the durable inbox in one statement, before the webhook
+ * is answered: once recorded, an event is applied exactly once, even across
+ * a crash, and never twice for a redelivery.
+ */
+export async function recordEvents(
+  ctx: ClientContext,
+  tenant: Tenant,
+  events: readonly WabaInboundEvent[],
+  options: ReceiveOptions = {},
+): Promise<RecordResult> {
+  const wabaConfigurationId = options.waba?.id ?? null;
+  const inputs: InboxEventInput[] = events.map((event) => ({
+    topic: WABA_INBOX_TOPIC,
+    clientAccountId: tenant.id,
+    dedupeKey: `${event.provider}:${event.eventId}`,
+    orderKey: orderKeyOf(event),
+    payload: { event, wabaConfigurationId } satisfies StoredInbound,
+  }));
+  const { recorded, duplicates } = await ctx.wabaStore.inbox.record(inputs, ctx.clock.now());
+  return { received: recorded.length, duplicates };
+}
+
+export interface UnparsedCallback {
+  provider: string;
+  /** What the body says it is (`type`, `object`), for the log; `unknown` when it says nothing. */
+  type: string;
+  body: Uint8Array;
+  /** Why no parser read it. */
+  reason: string;
+}
+
+/**
+ * Keeps an authenticated callback that no parser reads, raw, as an
+ * `unparsed` inbox row (deduplicated by its bytes): never processed, counted
+ * by `inbound.counts()`, kept for a person or a later parser.
+ */
+export async function recordUnparsed(
+  ctx: ClientContext,
+  tenant: Tenant,
+  callback: UnparsedCallback,
+): Promise<{ recorded: boolean }> {
+  const digest = createHash('sha256').update(callback.body).digest('hex');
+  const type = callback.type.slice(0, 64);
+  const { recorded } = await ctx.wabaStore.inbox.record(
+    [
+      {
+        topic: WABA_INBOX_TOPIC,
+        clientAccountId: tenant.id,
+        dedupeKey: `unparsed:${callback.provider}:${digest}`,
+        orderKey: `unparsed:${digest}`,
+        payload: {
+          provider: callback.provider,
+          type,
+          reason: callback.reason.slice(0, 500),
+          body: Buffer.from(callback.body).toString('utf8'),
+        },
+        status: 'unparsed',
+      },
+    ],
+    ctx.clock.now(),
+  );
+  ctx.logger.warn(
+    { tenant: tenant.id, provider: callback.provider, type, reason: callback.reason.slice(0, 200) },
+    'webhook callback of an unknown shape kept unparsed',
+  );
+  return { recorded: recorded.length > 0 };
+}
+
+function revive(payload: unknown): StoredInbound {
+  const stored = payload as StoredInbound;
+  return { ...stored, event: { ...stored.event, at: new Date(stored.event.at) } };
+}
+
+// A status can arrive before its send stored the message: look again a couple of times, then go on without it.
+const UNKNOWN_MESSAGE_RETRIES_MS = [1_000, 3_000];
+
+/**
+ * Applies one recorded event to the stored state. Every effect is
+ * idempotent (a message is stored once per provider id, statuses only move
+ * forward, opt-outs and entry points are set, not toggled), so an event
+ * applied again after a crash changes nothing twice. Then the client's
+ * `onEvent` runs, and the bot answers an inbound message, under the same
+ * lease: one lead's events, and the bot's replies to them, go in order.
+ */
+export async function applyInboxEvent(ctx: ClientContext, row: InboxEvent): Promise<InboxRetry | undefined> {
+  const { event, wabaConfigurationId } = revive(row.payload);
+  const tenant = await ctx.registry.get(row.clientAccountId);
+  const waba = wabaConfigurationId
+    ? await ctx.store.wabaConfigurations.get(tenant.id, wabaConfigurationId)
+    : null;
+  if (event.type === 'status') {
+    const wait = UNKNOWN_MESSAGE_RETRIES_MS[row.attempts - 1];
+    if (wait !== undefined && !(await findStatusMessage(ctx.store, tenant.id, event))) {
+      return { retryAfterMs: wait, reason: 'the message of this status is not stored yet' };
+    }
+  }
+  const applied = await apply(ctx, tenant, waba, event);
+  for (const item of applied) await ctx.onEvent?.(item);
+  const inbound = applied[0];
+  if (inbound?.type === 'message' && applied.length === 1 && ctx.botResponder && !inbound.lead.optedOut) {
+    await botReply(ctx, tenant, inbound.lead, inbound.message, inbound.event);
+  }
+  return undefined;
+}
+
+async function findStatusMessage(
+  store: Pick<CoreStore, 'messages'>,
+  clientAccountId: string,
+  event: InboundStatusEvent,
+): Promise<Message | null> {
+  return (
+    (await store.messages.findByProviderId(clientAccountId, event.providerMessageId)) ??
+    (event.altProviderMessageId
+      ? await store.messages.findByProviderId(clientAccountId, event.altProviderMessageId)
+      : null)
+  );
 }
 
 // Later statuses never move a message back: a late `sent` after `read` is ignored.
@@ -42,56 +197,6 @@ function statusMoves(current: MessageStatus, next: MessageStatus): boolean {
 }
 
 const laterOf = (a: Date | null, b: Date) => (a && a.getTime() > b.getTime() ? a : b);
-
-/**
- * Applies normalised provider events to the stored state, once each: inbound
- * messages are stored in the lead's conversation (the lead found or created by
- * phone, source `WA Direct`) and open the service window; a referral records
- * the free entry point; STOP-like keywords and consent events opt the lead
- * out (or back in); statuses move the stored message forward. Each applied
- * event goes to `onEvent`; the bot answers inbound messages in the background.
- * A failure un-records the event so the provider's retry applies it.
- */
-export async function receiveEvents(
-  ctx: ClientContext,
-  tenant: Tenant,
-  events: readonly WabaInboundEvent[],
-  options: ReceiveOptions = {},
-): Promise<ReceiveResult> {
-  const result: ReceiveResult = { processed: 0, duplicates: 0 };
-  const waba = options.waba ?? null;
-  for (const event of events) {
-    const fresh = await ctx.wabaStore.inboundEvents.claim(
-      tenant.id,
-      event.provider,
-      event.eventId,
-      ctx.clock.now(),
-    );
-    if (!fresh) {
-      result.duplicates++;
-      continue;
-    }
-    try {
-      const applied = await apply(ctx, tenant, waba, event);
-      for (const item of applied) {
-        await ctx.onEvent?.(item);
-        await options.onEvent?.(item);
-      }
-    } catch (error) {
-      await ctx.wabaStore.inboundEvents
-        .release(tenant.id, event.provider, event.eventId)
-        .catch((releaseError: unknown) =>
-          ctx.logger.error(
-            { err: releaseError, eventId: event.eventId },
-            'could not release an inbound event',
-          ),
-        );
-      throw error;
-    }
-    result.processed++;
-  }
-  return result;
-}
 
 async function apply(
   ctx: ClientContext,
@@ -184,8 +289,6 @@ async function applyMessage(
       via: 'keyword',
     };
     emitted.push({ type: keyword, tenant, waba, lead, event: consent });
-  } else if (ctx.botResponder && !lead.optedOut) {
-    scheduleBotReply(ctx, tenant, lead, message, event);
   }
   return emitted;
 }
@@ -197,11 +300,7 @@ async function applyStatus(
   event: InboundStatusEvent,
 ): Promise<WabaEvent[]> {
   const { store } = ctx;
-  let message =
-    (await store.messages.findByProviderId(tenant.id, event.providerMessageId)) ??
-    (event.altProviderMessageId
-      ? await store.messages.findByProviderId(tenant.id, event.altProviderMessageId)
-      : null);
+  let message = await findStatusMessage(store, tenant.id, event);
   const next = event.status;
   if (next === null) {
     // A status the provider added later: kept for listeners, but it ranks nowhere, so the message stays.
@@ -288,46 +387,38 @@ async function recentConversation(
   return recent;
 }
 
-function scheduleBotReply(
+// Send failures a retry cannot change: the reply went out before, may have, or is refused.
+const SETTLED_REPLY_CODES = new Set(['send_outcome_unknown', 'idempotency_conflict']);
+
+async function botReply(
   ctx: ClientContext,
   tenant: Tenant,
   lead: Lead,
   message: Message,
   event: InboundMessageEvent,
-): void {
+): Promise<void> {
   const responder = ctx.botResponder!;
-  // Replies to one lead run one after another, in the order the messages arrived.
-  const perLead = ctx.botQueues;
-  const key = `${tenant.id}:${lead.id}`;
-  const previous = perLead.get(key) ?? Promise.resolve();
-  const task = previous
-    .then(async () => {
-      const profile = await resolveBotProfile(ctx.store, tenant.id, lead);
-      const conversation = await recentConversation(ctx.store, tenant.id, lead.id, ctx.conversationLimit);
-      const current = (await ctx.store.leads.get(tenant.id, lead.id)) ?? lead;
-      if (current.optedOut) return;
-      const reply = await responder({ tenant, lead: current, message, conversation, profile, event });
-      if (!reply || !current.phone) return;
-      await ctx.send({
-        tenant: tenant.id,
-        to: current.phone,
-        message: reply,
-        leadId: current.id,
-        // A redelivered inbound message never gets a second answer.
-        idempotencyKey: `bot-reply:${message.id}`,
-        context: { inReplyTo: message.id, ...(profile ? { botProfileId: profile.id } : {}) },
-      });
-    })
-    .catch((error: unknown) =>
-      ctx.logger.error(
-        { err: error, tenant: tenant.id, leadId: lead.id, messageId: message.id },
-        'bot reply failed',
-      ),
-    )
-    .finally(() => {
-      ctx.background.delete(task);
-      if (perLead.get(key) === task) perLead.delete(key);
+  const profile = await resolveBotProfile(ctx.store, tenant.id, lead);
+  const conversation = await recentConversation(ctx.store, tenant.id, lead.id, ctx.conversationLimit);
+  const reply = await responder({ tenant, lead, message, conversation, profile, event });
+  if (!reply || !lead.phone) return;
+  try {
+    await ctx.send({
+      tenant: tenant.id,
+      to: lead.phone,
+      message: reply,
+      leadId: lead.id,
+      // A message applied again (a crash, a retry) never gets a second answer.
+      idempotencyKey: `bot-reply:${message.id}`,
+      context: { inReplyTo: message.id, ...(profile ? { botProfileId: profile.id } : {}) },
     });
-  perLead.set(key, task);
-  ctx.background.add(task);
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? '';
+    // Anything else (the provider was not reached, storage is down) retries the event, and with it the reply.
+    if (!SETTLED_REPLY_CODES.has(code) && !(isLeadRelayError(error) && error.status < 500)) throw error;
+    ctx.logger.warn(
+      { err: error, tenant: tenant.id, leadId: lead.id, messageId: message.id, code },
+      'bot reply not sent',
+    );
+  }
 }

@@ -10,7 +10,7 @@ import { cloudApiHandlers, gupshupHandlers, type ProviderMock } from '@leadrelay
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHarness, GRAPH_BASE, GUPSHUP_BASE, type Harness, leadWrote } from '../../test/harness.js';
-import { updateLeadWabaState } from './lead-waba-state.js';
+import { readLeadWabaState, updateLeadWabaState } from './lead-waba-state.js';
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
@@ -517,6 +517,50 @@ describe('WabaClient: free entry point and explain', () => {
     const stored = (await h.store.leads.get(h.tenant.id, lead.id))!;
     expect(stored.attributes.crm).toBe('HS-42');
     expect(stored.attributes.waba).toMatchObject({ marketingOptedOut: true });
+  });
+
+  it('answers a lead whose number WhatsApp verified although libphonenumber does not know it', async () => {
+    mock('cloud_api');
+    await leadWrote(h, '+15550001234', 1);
+    const sent = await h.client.send({
+      tenant: h.tenant.id,
+      to: '+15550001234',
+      message: { type: 'text', text: 'Hello!' },
+    });
+    expect(sent.providerMessageId).toMatch(/^wamid\./);
+    // Without a lead that wrote from it, such a number is still refused.
+    await expect(
+      h.client.send({ tenant: h.tenant.id, to: '+15550009999', message: { type: 'text', text: 'Hello!' } }),
+    ).rejects.toMatchObject({ status: 400 });
+  });
+
+  it('writing one WhatsApp state field keeps another field a concurrent writer set', async () => {
+    const lead = await leadWrote(h, PRIYA, 1);
+    const entryPoint = {
+      source: 'ctwa' as const,
+      at: new Date(h.clock.now().getTime() - HOUR),
+      qualifyingReplyAt: null,
+      sourceId: '1',
+      ctwaClid: 'c',
+      headline: null,
+    };
+    const store = {
+      leads: {
+        ...h.store.leads,
+        // An inbound referral records the entry point between this read and the write.
+        get: async (tenantId: string, id: string) => {
+          const read = await h.store.leads.get(tenantId, id);
+          await updateLeadWabaState(h.store, tenantId, id, (state) => ({ ...state, entryPoint }));
+          return read;
+        },
+      },
+    };
+    await updateLeadWabaState(store, h.tenant.id, lead.id, (state) => ({
+      ...state,
+      marketingOptedOut: true,
+    }));
+    const stored = readLeadWabaState((await h.store.leads.get(h.tenant.id, lead.id))!);
+    expect(stored).toEqual({ entryPoint, marketingOptedOut: true });
   });
 
   it('the first answer to a Click-to-WhatsApp lead opens 72 free hours, recorded on the lead', async () => {

@@ -2,6 +2,10 @@ import {
   type BotProfile,
   type Clock,
   type CoreStore,
+  createInboxProcessor,
+  type DurableInbox,
+  type InboxDrainResult,
+  type InboxStatus,
   type Lead,
   type Logger,
   NotFoundError,
@@ -46,7 +50,16 @@ import {
   type SuggestedTemplate,
   suggestTemplate,
 } from './policy-context.js';
-import { type ReceiveOptions, type ReceiveResult, receiveEvents } from './receive-events.js';
+import {
+  applyInboxEvent,
+  type ReceiveOptions,
+  type ReceiveResult,
+  type RecordResult,
+  recordEvents,
+  recordUnparsed,
+  type UnparsedCallback,
+  WABA_INBOX_TOPIC,
+} from './receive-events.js';
 import { requestHash } from './request-hash.js';
 
 export interface WabaClientOptions {
@@ -82,6 +95,39 @@ export interface WabaClientOptions {
   idempotency?: { leaseMs?: number; waitTimeoutMs?: number };
   /** Messages the bot reads before answering; default 20. */
   conversationLimit?: number;
+  /** How recorded inbound events are processed (leases, batch, retries). */
+  inbound?: InboundProcessingOptions;
+}
+
+export interface InboundProcessingOptions {
+  /** How long a process holds an event (and its lead) before another may take over; default 2 min. */
+  leaseMs?: number;
+  /** Events applied at once, each of a different lead; default 16. */
+  batchSize?: number;
+  /** Attempts before an event is dead-lettered; default 10. */
+  maxAttempts?: number;
+  retryMinDelayMs?: number;
+  retryMaxDelayMs?: number;
+}
+
+/**
+ * The processing of recorded inbound events. Recording (the webhook
+ * handlers, \`record\`) starts a pass for its tenant at once; \`start\` adds the
+ * poller that picks up retries and events other processes left behind.
+ */
+export interface WabaInbound {
+  /** Polls for due events until \`stop\`; run it in every process that serves webhooks. */
+  start(options?: { pollIntervalMs?: number }): void;
+  /** Stops polling and waits for the events in hand. */
+  stop(): Promise<void>;
+  /** Applies every due event now (of one tenant, or all). */
+  drain(tenant?: string): Promise<InboxDrainResult>;
+  /** Events per inbox status (\`pending\`, \`dead\`, \`unparsed\`, …), of one tenant or all. */
+  counts(tenant?: string): Promise<Record<InboxStatus, number>>;
+  /** Puts dead-lettered events back in line; answers how many. */
+  requeue(options?: { tenant?: string; ids?: readonly string[] }): Promise<number>;
+  /** The durable inbox itself (topic \`waba\`): list, purge. */
+  readonly inbox: DurableInbox;
 }
 
 export interface ExplainRequest {
@@ -111,18 +157,31 @@ export interface WabaClient {
   send(request: SendRequest): Promise<SendResult>;
   /** The policy decision for a lead right now, without sending: "can I reply, and until when?" */
   explain(request: ExplainRequest): Promise<ExplainResult>;
-  /** Applies normalised inbound events for one tenant (the webhook handlers call this). */
+  /**
+   * Records normalised inbound events for one tenant in the durable inbox
+   * (the webhook handlers call this before they answer) and starts applying
+   * them in the background: once each, in order per lead.
+   */
+  record(
+    tenant: string,
+    events: readonly WabaInboundEvent[],
+    options?: ReceiveOptions,
+  ): Promise<RecordResult>;
+  /** Keeps an authenticated callback no parser reads, raw and unprocessed (\`unparsed\`). */
+  recordUnparsed(tenant: string, callback: UnparsedCallback): Promise<{ recorded: boolean }>;
+  /** Records events, then applies the tenant's due events before it resolves. */
   receive(
     tenant: string,
     events: readonly WabaInboundEvent[],
     options?: ReceiveOptions,
   ): Promise<ReceiveResult>;
+  readonly inbound: WabaInbound;
   readonly templates: TemplateRegistry;
   /** Gives a lead its own bot profile; `null` falls back to the tenant default. */
   assignBotProfile(tenant: string, leadId: string, profileId: string | null): Promise<Lead>;
   /** The lead's bot profile, else the tenant default, else `null`. */
   resolveBotProfile(tenant: string, lead: Pick<Lead, 'botProfileId'>): Promise<BotProfile | null>;
-  /** Resolves once background work (bot replies) has finished; for tests and graceful shutdown. */
+  /** Resolves once the processing started by recordings has finished and nothing is due; for tests. */
   idle(): Promise<void>;
   readonly store: CoreStore;
   readonly registry: TenantRegistry;
@@ -196,6 +255,21 @@ export function createWabaClient(options: WabaClientOptions): WabaClient {
   const leaseMs = options.idempotency?.leaseMs ?? 5 * 60_000;
   const waitTimeoutMs = options.idempotency?.waitTimeoutMs ?? 30_000;
   const phones = createPhoneLookup();
+
+  /**
+   * The recipient in E.164. A number libphonenumber does not know (a new
+   * range, a test number) is still sent to when it is a stored lead's phone:
+   * such a lead wrote first, and WhatsApp verified its number.
+   */
+  async function recipient(tenant: Tenant, input: string): Promise<string> {
+    try {
+      return phones.normalize(input, tenant.defaultCountry);
+    } catch (error) {
+      if (/^\+[1-9][0-9]{6,14}$/.test(input) && (await store.leads.getByPhone(tenant.id, input)))
+        return input;
+      throw error;
+    }
+  }
 
   async function resolveLead(tenant: Tenant, to: string, leadId: string | undefined): Promise<Lead> {
     if (leadId) {
@@ -425,7 +499,7 @@ export function createWabaClient(options: WabaClientOptions): WabaClient {
   async function send(request: SendRequest): Promise<SendResult> {
     const parsed = parseOrThrow(sendRequestSchema, request, 'send request') as SendRequest;
     const tenant = await registry.get(parsed.tenant);
-    const to = phones.normalize(parsed.to, tenant.defaultCountry);
+    const to = await recipient(tenant, parsed.to);
     if (!parsed.idempotencyKey) return perform(tenant, to, parsed, { providerCalled: false });
     return idempotentSend(
       {
@@ -461,16 +535,53 @@ export function createWabaClient(options: WabaClientOptions): WabaClient {
     botResponder: options.botResponder ?? null,
     onEvent: options.onEvent ?? null,
     conversationLimit: options.conversationLimit ?? 20,
-    background: new Set(),
-    botQueues: new Map(),
     send,
+  };
+
+  const processor = createInboxProcessor({
+    inbox: wabaStore.inbox,
+    topic: WABA_INBOX_TOPIC,
+    handle: (event) => applyInboxEvent(ctx, event),
+    clock,
+    logger,
+    ...options.inbound,
+  });
+  // Passes started by recordings: only triggers, the work itself is in the inbox.
+  const passes = new Set<Promise<unknown>>();
+  function processSoon(tenantId: string): void {
+    const pass = processor
+      .drain({ clientAccountId: tenantId })
+      .catch((error: unknown) => logger.error({ err: error, tenant: tenantId }, 'inbound processing failed'))
+      .finally(() => passes.delete(pass));
+    passes.add(pass);
+  }
+  const inbound: WabaInbound = {
+    start: (startOptions) => processor.start(startOptions),
+    async stop() {
+      await processor.stop();
+      await Promise.allSettled([...passes]);
+    },
+    drain: (tenant) => processor.drain(tenant === undefined ? {} : { clientAccountId: tenant }),
+    counts: (tenant) =>
+      wabaStore.inbox.count({
+        topic: WABA_INBOX_TOPIC,
+        ...(tenant === undefined ? {} : { clientAccountId: tenant }),
+      }),
+    requeue: (requeueOptions = {}) =>
+      wabaStore.inbox.requeue({
+        topic: WABA_INBOX_TOPIC,
+        now: clock.now(),
+        ...(requeueOptions.tenant === undefined ? {} : { clientAccountId: requeueOptions.tenant }),
+        ...(requeueOptions.ids === undefined ? {} : { ids: requeueOptions.ids }),
+      }),
+    inbox: wabaStore.inbox,
   };
 
   return {
     send,
     async explain(request) {
       const tenant = await registry.get(request.tenant);
-      const to = phones.normalize(request.to, tenant.defaultCountry);
+      const to = await recipient(tenant, request.to);
       const lead = request.leadId
         ? await store.leads.get(tenant.id, request.leadId)
         : await store.leads.getByPhone(tenant.id, to);
@@ -494,15 +605,28 @@ export function createWabaClient(options: WabaClientOptions): WabaClient {
       }
       return decide(tenant, lead, to, kind, template, clock.now());
     },
+    async record(tenantId, events, receiveOptions) {
+      const tenant = await registry.get(tenantId);
+      const result = await recordEvents(ctx, tenant, events, receiveOptions);
+      if (result.received > 0) processSoon(tenant.id);
+      return result;
+    },
+    async recordUnparsed(tenantId, callback) {
+      return recordUnparsed(ctx, await registry.get(tenantId), callback);
+    },
     async receive(tenantId, events, receiveOptions) {
       const tenant = await registry.get(tenantId);
-      return receiveEvents(ctx, tenant, events, receiveOptions);
+      const result = await recordEvents(ctx, tenant, events, receiveOptions);
+      const { done } = await processor.drain({ clientAccountId: tenant.id });
+      return { ...result, processed: done };
     },
+    inbound,
     templates,
     assignBotProfile: (tenant, leadId, profileId) => assignBotProfile(store, tenant, leadId, profileId),
     resolveBotProfile: (tenant, lead) => resolveBotProfile(store, tenant, lead),
     async idle() {
-      while (ctx.background.size > 0) await Promise.allSettled([...ctx.background]);
+      while (passes.size > 0) await Promise.allSettled([...passes]);
+      await processor.drain();
     },
     store,
     registry,

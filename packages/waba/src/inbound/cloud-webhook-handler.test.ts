@@ -41,6 +41,10 @@ const post = (
       ...(signature ? { 'x-hub-signature-256': signature } : {}),
     },
     body,
+    // The answer comes once the events are recorded; wait for their processing too.
+  }).then(async (response) => {
+    await h.client.idle();
+    return response;
   });
 
 describe('Cloud API webhook: handshake and signatures', () => {
@@ -122,10 +126,19 @@ describe('Cloud API webhook: handshake and signatures', () => {
     expect((await post(own.body, `sha256=${'0'.repeat(64)}`)).status).toBe(401);
   });
 
-  it('verifies a signed body that is not a webhook, then answers 400', async () => {
-    const { body, signature } = signCloudPayload({ object: 'page', entry: [] }, h.secrets.appSecret);
+  it('verifies a signed body of an unknown shape, keeps it raw as unparsed and answers 200', async () => {
+    const { body, signature } = signCloudPayload({ object: 'page', entry: 'nope' }, h.secrets.appSecret);
     const response = await post(body, signature);
-    expect(response.status).toBe(400);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ received: 0, duplicates: 0, ignored: 0, unparsed: 1 });
+    const [kept] = await h.client.inbound.inbox.list({ topic: 'waba', status: 'unparsed' });
+    expect(kept).toMatchObject({
+      clientAccountId: h.tenant.id,
+      payload: { provider: 'cloud_api', type: 'page' },
+    });
+    expect((await h.client.inbound.counts(h.tenant.id)).unparsed).toBe(1);
+    // An unsigned body of any shape is still refused first.
+    expect((await post(body, 'sha256=00')).status).toBe(401);
   });
 });
 
@@ -328,6 +341,12 @@ describe('Cloud API webhook: events', () => {
         body,
       });
       expect(response.status).toBe(200);
+      await own.client.idle();
+      // The message is unknown: the status is looked up again twice, then applied alone.
+      for (const wait of [1_000, 3_000]) {
+        own.clock.advance(wait);
+        await own.client.inbound.drain();
+      }
       expect(warnings).toContainEqual([
         { provider: 'cloud_api', providerMessageId: 'wamid.NOPE', providerStatus: 'reverted_by_meta' },
         'unknown provider status; the message is not moved',
@@ -376,6 +395,7 @@ describe('Cloud API webhook: events', () => {
       body: signed.body,
     });
     expect(await response.json()).toEqual({ received: 1, duplicates: 0, ignored: 1 });
+    await h.client.idle();
     expect(await h.store.leads.getByPhone(h.tenant.id, '+919845012345')).not.toBeNull();
     expect(await h.store.leads.getByPhone(other.tenant.id, '+919845012346')).toBeNull();
 

@@ -19,7 +19,6 @@ import {
 import type { WabaClient } from '../client/waba-client.js';
 import type { WabaInboundEvent } from './inbound-event.js';
 import { parseCloudWebhook } from './parse-cloud-webhook.js';
-import type { WabaEventHandler } from './waba-event.js';
 import { okResponse, parseJsonBody, tenantFromUrl, webhookFailure } from './webhook-request.js';
 
 export interface CloudWebhookHandlerOptions {
@@ -32,7 +31,6 @@ export interface CloudWebhookHandlerOptions {
   tenantFromRequest?: (request: Request) => string | null;
   /** Default 1 MiB. */
   maxBodyBytes?: number;
-  onEvent?: WabaEventHandler;
   logger?: Logger;
 }
 
@@ -64,7 +62,10 @@ function phoneNumberIds(body: unknown): string[] {
  * POST verifies `X-Hub-Signature-256` over the raw body with the app secret
  * of the tenant the URL names (or, without one, of each number's tenant),
  * escaped-unicode variant included; only then are inbound messages and
- * statuses applied, each only for the tenant that owns its number.
+ * statuses recorded in the durable inbox, each only for the tenant that owns
+ * its number, and the 200 goes out. They are applied once each, in order per
+ * lead (see `WabaClient.inbound`). A verified body of an unknown shape
+ * answers 200 and is kept raw as unparsed; a storage failure answers 503.
  *
  * @example
  * app.all('/api/waba/cloud/:clientId', toNodeHandler(createCloudWebhookHandler({ client: waba })));
@@ -157,7 +158,25 @@ export function createCloudWebhookHandler(
       }
       if (verified.length === 0) throw new SignatureError('X-Hub-Signature-256 does not verify');
 
-      const events = parseCloudWebhook(parseJsonBody(raw));
+      const body = parseJsonBody(raw);
+      let events: WabaInboundEvent[];
+      try {
+        events = parseCloudWebhook(body);
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        const type = (body as { object?: unknown } | null)?.object;
+        let duplicates = 0;
+        for (const { tenant } of verified) {
+          const { recorded } = await client.recordUnparsed(tenant.id, {
+            provider: 'cloud_api',
+            type: typeof type === 'string' ? type : 'unknown',
+            body: raw,
+            reason: error.message,
+          });
+          if (!recorded) duplicates++;
+        }
+        return okResponse({ received: 0, duplicates, ignored: 0, unparsed: verified.length });
+      }
       let received = 0;
       let duplicates = 0;
       let foreign = 0;
@@ -170,11 +189,8 @@ export function createCloudWebhookHandler(
           groups.set(waba, [...(groups.get(waba) ?? []), event]);
         }
         for (const [waba, group] of groups) {
-          const result = await client.receive(tenant.id, group, {
-            waba,
-            ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-          });
-          received += result.processed;
+          const result = await client.record(tenant.id, group, { waba });
+          received += result.received;
           duplicates += result.duplicates;
         }
       }

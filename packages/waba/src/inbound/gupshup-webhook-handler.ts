@@ -11,8 +11,8 @@ import {
   type WebHandler,
 } from '@leadrelay/core';
 import type { WabaClient } from '../client/waba-client.js';
+import type { WabaInboundEvent } from './inbound-event.js';
 import { parseGupshupWebhook } from './parse-gupshup-webhook.js';
-import type { WabaEventHandler } from './waba-event.js';
 import { okResponse, parseJsonBody, tenantFromUrl, webhookFailure } from './webhook-request.js';
 
 export interface GupshupWebhookHandlerOptions {
@@ -27,8 +27,6 @@ export interface GupshupWebhookHandlerOptions {
   secretHeader?: string;
   /** Default 1 MiB. */
   maxBodyBytes?: number;
-  /** Called for every applied event, after the client's own `onEvent`. */
-  onEvent?: WabaEventHandler;
   logger?: Logger;
 }
 
@@ -36,9 +34,12 @@ export interface GupshupWebhookHandlerOptions {
  * Gupshup's callback endpoint for many tenants: `(request) => Response`.
  * Gupshup does not sign callbacks, so each tenant's Gupshup configuration
  * holds a secret that the callback URL (`?token=`) or a header carries; it is
- * compared in constant time before the body is parsed. Messages, statuses and
- * opt-in/out events are applied once each; bad input answers 4xx, a storage
- * failure 5xx (Gupshup retries).
+ * compared in constant time before the body is parsed. Every event is
+ * recorded in the durable inbox before the 200, then applied once each, in
+ * order per lead (see `WabaClient.inbound`). An authenticated body of an
+ * unknown shape answers 200 and is kept raw as unparsed; only a bad secret
+ * or an unreadable body is refused, and a storage failure answers 503 so
+ * Gupshup retries.
  *
  * @example
  * app.post('/api/waba/gupshup/:clientId', toNodeHandler(createGupshupWebhookHandler({ client: waba })));
@@ -85,14 +86,25 @@ export function createGupshupWebhookHandler(
       const raw = await readBodyLimited(request, maxBodyBytes);
       // Gupshup probes a new callback URL with an empty POST: accept it.
       if (raw.byteLength === 0) return okResponse({ received: 0, duplicates: 0 });
-      const events = parseGupshupWebhook(parseJsonBody(raw), new Date());
+      const body = parseJsonBody(raw);
+      let events: WabaInboundEvent[];
+      try {
+        events = parseGupshupWebhook(body, new Date());
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        const type = (body as { type?: unknown } | null)?.type;
+        const { recorded } = await client.recordUnparsed(tenant.id, {
+          provider: 'gupshup',
+          type: typeof type === 'string' ? type : 'unknown',
+          body: raw,
+          reason: error.message,
+        });
+        return okResponse({ received: 0, duplicates: recorded ? 0 : 1, unparsed: 1 });
+      }
       const appName = events.find((e) => e.route.appName)?.route.appName;
       const waba = matching.find((c) => c.providerConfig.appName === appName) ?? matching[0]!;
-      const result = await client.receive(tenant.id, events, {
-        waba,
-        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-      });
-      return okResponse({ received: result.processed, duplicates: result.duplicates });
+      const result = await client.record(tenant.id, events, { waba });
+      return okResponse({ received: result.received, duplicates: result.duplicates });
     } catch (error) {
       return webhookFailure(error, logger, 'gupshup webhook');
     }

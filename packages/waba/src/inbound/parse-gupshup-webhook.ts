@@ -147,8 +147,9 @@ function content(type: string, p: Record<string, unknown>): InboundContent {
 
 /**
  * Normalises a Gupshup v2 callback (`message`, `message-event`,
- * `user-event`) into events. Other callback types (billing, system) yield
- * none. Throws a `ValidationError` for a body that is not a Gupshup callback.
+ * `user-event`) into events; billing and system events yield none. Throws a
+ * `ValidationError` for a body that is not a Gupshup callback, or whose type
+ * is unknown (`callback_type_unknown`).
  * `receivedAt` dates events whose callback carries no timestamp.
  *
  * @example
@@ -181,8 +182,8 @@ export function parseGupshupWebhook(body: unknown, receivedAt: Date = new Date()
     }
     case 'message-event': {
       const e = parseOrThrow(messageEventSchema, envelope.payload, 'Gupshup message-event');
-      const status = STATUS[e.type];
-      if (!status) return [];
+      // A status word this parser does not know is kept (status null), not dropped.
+      const status = STATUS[e.type] ?? null;
       // The refinement guarantees one of the two.
       const primary = (e.gsId ?? e.id)!;
       return [
@@ -221,7 +222,13 @@ export function parseGupshupWebhook(body: unknown, receivedAt: Date = new Date()
         },
       ];
     }
-    default:
+    case 'billing-event':
+    case 'system-event':
       return [];
+    default:
+      // Authenticated but of no known type: the handler keeps it raw as unparsed.
+      throw new ValidationError(`Gupshup callback type "${envelope.type.slice(0, 64)}" is unknown`, {
+        code: 'callback_type_unknown',
+      });
   }
 }

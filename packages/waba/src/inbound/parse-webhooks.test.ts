@@ -205,8 +205,9 @@ describe('parseGupshupWebhook (fixtures)', () => {
     ]);
   });
 
-  it('ignores callback types and statuses it does not handle', () => {
+  it('ignores billing and system events and sandbox user events; keeps an unknown status word', () => {
     expect(parseGupshupWebhook({ app: 'A', timestamp: 1, type: 'billing-event', payload: {} })).toEqual([]);
+    expect(parseGupshupWebhook({ app: 'A', timestamp: 1, type: 'system-event', payload: {} })).toEqual([]);
     expect(
       parseGupshupWebhook({
         app: 'A',
@@ -214,7 +215,7 @@ describe('parseGupshupWebhook (fixtures)', () => {
         type: 'message-event',
         payload: { id: 'x', type: 'deleted' },
       }),
-    ).toEqual([]);
+    ).toMatchObject([{ type: 'status', providerMessageId: 'x', status: null, providerStatus: 'deleted' }]);
     expect(
       parseGupshupWebhook({
         app: 'A',
@@ -223,6 +224,12 @@ describe('parseGupshupWebhook (fixtures)', () => {
         payload: { phone: '919812345678', type: 'sandbox-start' },
       }),
     ).toEqual([]);
+  });
+
+  it('refuses a callback type it does not know, so the handler keeps it unparsed', () => {
+    expect(() => parseGupshupWebhook({ app: 'A', timestamp: 1, type: 'account-event', payload: {} })).toThrow(
+      expect.objectContaining({ code: 'callback_type_unknown', status: 400 }),
+    );
   });
 
   it('throws only ValidationErrors on arbitrary input (property)', () => {

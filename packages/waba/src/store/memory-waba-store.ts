@@ -1,4 +1,4 @@
-import { type Clock, parseOrThrow, systemClock } from '@leadrelay/core';
+import { type Clock, createMemoryInbox, parseOrThrow, systemClock } from '@leadrelay/core';
 import type { SendResult } from '../send/send-types.js';
 import { type WabaTemplate, wabaTemplateInputSchema } from '../templates/template.js';
 import { templateParameterSpec } from '../templates/template-parameters.js';
@@ -32,7 +32,6 @@ export function createMemoryWabaStore(options: MemoryWabaStoreOptions = {}): Wab
   const templates = new Map<string, WabaTemplate>();
   const ledger = new Map<string, LedgerRow>();
   // Event id → when it was received.
-  const inbound = new Map<string, Date>();
 
   const tenantTemplates = (clientAccountId: string) =>
     [...templates.values()]
@@ -127,27 +126,7 @@ export function createMemoryWabaStore(options: MemoryWabaStoreOptions = {}): Wab
       },
     },
 
-    inboundEvents: {
-      async claim(clientAccountId, provider, providerEventId, now) {
-        const id = key(clientAccountId, provider, providerEventId);
-        if (inbound.has(id)) return false;
-        inbound.set(id, now);
-        return true;
-      },
-      async release(clientAccountId, provider, providerEventId) {
-        inbound.delete(key(clientAccountId, provider, providerEventId));
-      },
-      async purge(before) {
-        let purged = 0;
-        for (const [id, receivedAt] of inbound) {
-          if (receivedAt.getTime() < before.getTime()) {
-            inbound.delete(id);
-            purged++;
-          }
-        }
-        return purged;
-      },
-    },
+    inbox: createMemoryInbox(),
   };
 }
 

@@ -1,4 +1,4 @@
-import { parseOrThrow, type SqlDatabase } from '@leadrelay/core';
+import { createPostgresInbox, parseOrThrow, type SqlDatabase } from '@leadrelay/core';
 import { storedSendResultSchema } from '../send/send-types.js';
 import { type WabaTemplate, wabaTemplateInputSchema, wabaTemplateSchema } from '../templates/template.js';
 import { templateParameterSpec } from '../templates/template-parameters.js';
@@ -207,29 +207,6 @@ export function createPostgresWabaStore(db: SqlDatabase): WabaStore {
       },
     },
 
-    inboundEvents: {
-      async claim(clientAccountId, provider, providerEventId, now) {
-        const { rowCount } = await db.query(
-          `INSERT INTO waba_inbound_events (client_account_id, provider, provider_event_id, received_at)
-           VALUES ($1, $2, $3, $4)
-           ON CONFLICT DO NOTHING`,
-          [clientAccountId, provider, providerEventId, now],
-        );
-        return rowCount > 0;
-      },
-      async release(clientAccountId, provider, providerEventId) {
-        await db.query(
-          `DELETE FROM waba_inbound_events
-            WHERE client_account_id = $1 AND provider = $2 AND provider_event_id = $3`,
-          [clientAccountId, provider, providerEventId],
-        );
-      },
-      async purge(before) {
-        const { rowCount } = await db.query(`DELETE FROM waba_inbound_events WHERE received_at < $1`, [
-          before,
-        ]);
-        return rowCount;
-      },
-    },
+    inbox: createPostgresInbox(db),
   };
 }

@@ -262,26 +262,5 @@ for (const harness of harnesses) {
         expect((await claim('p4', '2026-11-25T10:00:00Z', 'h1', T2)).state).toBe('completed');
       });
     });
-
-    describe('inbound event log', () => {
-      it('accepts an event id once per tenant and provider, and again after release', async () => {
-        const now = at('2026-11-25T10:00:00Z');
-        expect(await store.inboundEvents.claim(T1, 'gupshup', 'ABEG1', now)).toBe(true);
-        expect(await store.inboundEvents.claim(T1, 'gupshup', 'ABEG1', now)).toBe(false);
-        expect(await store.inboundEvents.claim(T2, 'gupshup', 'ABEG1', now)).toBe(true);
-        expect(await store.inboundEvents.claim(T1, 'cloud_api', 'ABEG1', now)).toBe(true);
-        await store.inboundEvents.release(T1, 'gupshup', 'ABEG1');
-        expect(await store.inboundEvents.claim(T1, 'gupshup', 'ABEG1', now)).toBe(true);
-      });
-
-      it('purges ids received before a date', async () => {
-        expect(await store.inboundEvents.claim(T1, 'gupshup', 'OLD', at('2026-10-01T10:00:00Z'))).toBe(true);
-        expect(await store.inboundEvents.claim(T1, 'gupshup', 'NEW', at('2026-11-25T09:00:00Z'))).toBe(true);
-        const purged = await store.inboundEvents.purge(at('2026-11-01T00:00:00Z'));
-        expect(purged).toBe(1);
-        expect(await store.inboundEvents.claim(T1, 'gupshup', 'OLD', at('2026-11-25T10:00:00Z'))).toBe(true);
-        expect(await store.inboundEvents.claim(T1, 'gupshup', 'NEW', at('2026-11-25T10:00:00Z'))).toBe(false);
-      });
-    });
   });
 }

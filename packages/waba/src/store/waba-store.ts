@@ -1,10 +1,10 @@
-import type { TemplateCategory } from '@leadrelay/core';
+import type { DurableInbox, TemplateCategory } from '@leadrelay/core';
 import type { SendResult } from '../send/send-types.js';
 import type { TemplateStatus, WabaTemplate, WabaTemplateInput } from '../templates/template.js';
 
 /**
  * The state @leadrelay/waba owns besides the core records: templates, the
- * send ledger (idempotency) and the inbound event log (webhook dedupe).
+ * send ledger (idempotency) and the inbox of inbound webhook events.
  * Every method takes the tenant first and never crosses tenants.
  */
 
@@ -70,20 +70,12 @@ export interface SendLedger {
   purge(before: Date): Promise<number>;
 }
 
-export interface InboundEventLog {
-  /**
-   * Records a provider event id; `true` the first time, `false` for a
-   * duplicate delivery.
-   */
-  claim(clientAccountId: string, provider: string, providerEventId: string, now: Date): Promise<boolean>;
-  /** Forgets an id whose processing failed, so the provider's retry is processed. */
-  release(clientAccountId: string, provider: string, providerEventId: string): Promise<void>;
-  /** Deletes ids received before `before` (older than any provider retry); answers how many. */
-  purge(before: Date): Promise<number>;
-}
-
 export interface WabaStore {
   readonly templates: TemplateRepository;
   readonly sendLedger: SendLedger;
-  readonly inboundEvents: InboundEventLog;
+  /**
+   * Inbound webhook events (topic \`waba\`), recorded before the webhook is
+   * answered and applied from there: core's durable inbox, on the same database.
+   */
+  readonly inbox: DurableInbox;
 }

@@ -5,12 +5,12 @@ import { existsSync } from 'node:fs';
 import { registerHooks } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-const root = new URL('../../../../', import.meta.url);
-const aliases = {
-  '@leadrelay/core': 'packages/core/src/index.ts',
-  '@leadrelay/core/testing': 'packages/core/src/testing/index.ts',
-  '@leadrelay/followups': 'packages/followups/src/index.ts',
-};
+const root = new URL('../', import.meta.url);
+const aliases = {};
+for (const pkg of ['core', 'meta-leads', 'waba', 'followups']) {
+  aliases[`@leadrelay/${pkg}`] = `packages/${pkg}/src/index.ts`;
+  aliases[`@leadrelay/${pkg}/testing`] = `packages/${pkg}/src/testing/index.ts`;
+}
 
 registerHooks({
   resolve(specifier, context, nextResolve) {
