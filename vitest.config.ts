@@ -26,13 +26,19 @@ export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    projects: packages.map((name) => ({
-      extends: true,
-      test: {
-        name,
-        root: `./packages/${name}`,
-        include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    projects: [
+      ...packages.map((name) => ({
+        extends: true,
+        test: {
+          name,
+          root: `./packages/${name}`,
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+        },
+      })),
+      {
+        extends: true,
+        test: { name: 'express-server', root: './examples/express-server', include: ['test/**/*.test.ts'] },
       },
-    })),
+    ],
   },
 });

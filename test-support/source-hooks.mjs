@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = new URL('../', import.meta.url);
 const aliases = {};
-for (const pkg of ['core', 'meta-leads', 'waba', 'followups']) {
+for (const pkg of ['core', 'meta-leads', 'waba', 'followups', 'app']) {
   aliases[`@leadrelay/${pkg}`] = `packages/${pkg}/src/index.ts`;
   aliases[`@leadrelay/${pkg}/testing`] = `packages/${pkg}/src/testing/index.ts`;
 }

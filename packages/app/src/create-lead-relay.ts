@@ -47,6 +47,7 @@ import {
 import { applyInboundToFollowUps } from './flows/inbound.js';
 import { sendWelcome } from './flows/welcome.js';
 import { createAdminApi } from './http/admin-api.js';
+import { docsPage, openApiDocument } from './http/openapi.js';
 import { handleWebsiteLead } from './http/website-intake.js';
 import {
   appMigrations,
@@ -280,6 +281,7 @@ export async function createLeadRelay(options: LeadRelayOptions): Promise<LeadRe
     graph,
     clock,
   });
+  const apiDocument = openApiDocument();
   let started = false;
 
   async function route(request: Request): Promise<Response> {
@@ -293,6 +295,10 @@ export async function createLeadRelay(options: LeadRelayOptions): Promise<LeadRe
       } catch {
         return json(503, { status: 'unavailable', reason: 'database' });
       }
+    }
+    if (path === '/openapi.json') return json(200, apiDocument);
+    if (path === '/docs') {
+      return new Response(docsPage(apiDocument), { headers: { 'content-type': 'text/html; charset=utf-8' } });
     }
     if (path.startsWith('/api/admin/')) return admin(request, path);
     if (/^\/api\/meta\/webhook\/[^/]+$/.test(path)) return metaHandler(request);

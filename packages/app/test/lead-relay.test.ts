@@ -320,6 +320,20 @@ for (const factory of testDatabases()) {
     it('answers health and readiness, and 404 with a typed error for an unknown route', async () => {
       expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      const doc = (await (await fetch(`${base}/openapi.json`)).json()) as {
+        openapi: string;
+        paths: Record<
+          string,
+          { post?: { requestBody?: { content: Record<string, { schema: { required?: string[] } }> } } }
+        >;
+      };
+      expect(doc.openapi).toBe('3.1.0');
+      expect(
+        doc.paths['/api/admin/clients']?.post?.requestBody?.content['application/json']?.schema.required,
+      ).toEqual(['name']);
+      const docs = await fetch(`${base}/docs`);
+      expect(docs.headers.get('content-type')).toContain('text/html');
+      expect(await docs.text()).toContain('POST /api/admin/clients/{id}/templates');
       const missing = await fetch(`${base}/api/nothing`);
       expect(missing.status).toBe(404);
       expect((await missing.json()).error.code).toBe('route_not_found');

@@ -36,7 +36,7 @@ export interface AdminApiDeps {
 const MAX_BODY_BYTES = 256 * 1024;
 const secret = z.string().min(8).max(4096);
 
-const createClientSchema = z.object({
+export const createClientSchema = z.object({
   name: z.string().trim().min(1).max(255),
   defaultCountry: z
     .string()
@@ -68,7 +68,7 @@ const createClientSchema = z.object({
   webhookToken: z.string().min(16).max(256).optional(),
 });
 
-const templateSchema = z.object({
+export const templateSchema = z.object({
   name: z.string().min(1).max(512),
   language: z.string().min(2).max(15),
   category: z.enum(['MARKETING', 'UTILITY', 'AUTHENTICATION']),
@@ -77,13 +77,13 @@ const templateSchema = z.object({
   providerTemplateId: z.string().max(255).optional(),
 });
 
-const pageSchema = z.object({
+export const pageSchema = z.object({
   pageId: z.string().regex(/^[0-9]{1,30}$/),
   pageName: z.string().max(255).optional(),
   accessToken: z.string().min(1).max(4096),
 });
 
-const agentSchema = z.object({
+export const agentSchema = z.object({
   name: z.string().trim().min(1).max(255),
   email: z.string().email().max(320).optional(),
   phone: z.string().max(32).optional(),

@@ -13,7 +13,7 @@ import { intakeKeyMatches, type TenantSettingsStore } from '../settings/tenant-s
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-const websiteLeadSchema = z.object({
+export const websiteLeadSchema = z.object({
   name: z.string().trim().min(1).max(255),
   phone: z.string().min(4).max(32),
   email: z.string().email().max(320).optional(),
