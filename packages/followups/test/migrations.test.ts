@@ -134,6 +134,6 @@ for (const factory of testDatabases()) {
         follow_up_sends: 0,
         follow_up_exit_events: 0,
       });
-    });
+    }, 120_000);
   });
 }

@@ -93,7 +93,7 @@ for (const factory of testDatabases()) {
       db = await factory.create();
       await migrate(db, ALL);
       core = createPostgresStore(db);
-    });
+    }, 120_000);
     afterAll(async () => {
       await db?.close();
     });
@@ -318,6 +318,6 @@ for (const factory of testDatabases()) {
       expect(await tenantTables(db)).toEqual([]);
       expect((await migrate(db, ALL)).applied).toEqual(ALL.map((m) => m.id));
       expect(await catalogue(db)).toEqual(first);
-    });
+    }, 120_000);
   });
 }

@@ -127,7 +127,7 @@ for (const factory of testDatabases()) {
       } finally {
         await fresh.close();
       }
-    });
+    }, 120_000);
 
     it('round-trips down and up: the table goes and comes back', async () => {
       await migrate(db, metaLeadsMigrations, { direction: 'down' });

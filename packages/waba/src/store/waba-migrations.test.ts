@@ -89,6 +89,6 @@ for (const factory of testDatabases()) {
       await db.query(`DELETE FROM client_accounts WHERE id = 'kept'`);
       expect(await rowsOf(db, 'kept')).toEqual(none);
       expect(await rowsOf(db, 'other')).toEqual(one);
-    });
+    }, 120_000);
   });
 }
