@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createPostgresDatabase, migrate, quoteIdent } from '@leadrelay/core';
+import { coreMigrations, createPostgresDatabase, migrate, quoteIdent } from '@leadrelay/core';
 import { createFollowUpRunner, createPostgresFollowUpStore, followupsMigrations } from '@leadrelay/followups';
 import { seedDueSteps } from '@leadrelay/followups/testing';
 import { Logger, makeWorkerUtils, run as runGraphileWorker, runMigrations } from 'graphile-worker';
@@ -49,7 +49,7 @@ export async function followUpsRun(url: string, options: DrainOptions = {}): Pro
       },
     });
     try {
-      await migrate(db, followupsMigrations);
+      await migrate(db, [...coreMigrations, ...followupsMigrations]);
       await seedDueSteps(db, { count: JOBS, tenant: 'bench' });
       const store = createPostgresFollowUpStore(db, { channel: `bench_${schema}` });
       let completed = 0;

@@ -40,7 +40,7 @@ describe.skipIf(!pg)('runner processes on real Postgres', () => {
   beforeEach(async () => {
     db = await createIsolatedPostgres(url, { poolSize: 2 });
     schema = (await db.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]!.s;
-    await migrate(db, followupsMigrations);
+    await migrate(db, [...coreMigrations, ...followupsMigrations]);
     provider = await startProviderEmulation({ delayMs: 2 });
     channel = `fu_${randomBytes(4).toString('hex')}`;
     workers = [];

@@ -1,8 +1,8 @@
 import {
+  ConfigurationError,
   ConflictError,
   type CoreStore,
   createManualClock,
-  createMemoryStore,
   type Lead,
   type ManualClock,
   PolicyError,
@@ -11,7 +11,7 @@ import {
 } from '@leadrelay/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createFollowUps, type FollowUps } from '../src/follow-ups.js';
-import type { FollowUpStore } from '../src/store/ports.js';
+import type { FollowUpStore, PurgeResult } from '../src/store/ports.js';
 import { campaignInput } from './fixtures.js';
 import { type RecordingSender, recordingSender } from './recording-sender.js';
 import { type StoreBackend, storeFactories } from './store-factories.js';
@@ -40,7 +40,7 @@ for (const factory of storeFactories()) {
     beforeEach(async () => {
       clock = createManualClock(T0);
       store = await backend.fresh(clock);
-      core = createMemoryStore({ clock });
+      core = backend.core(clock);
       const tenant = await core.tenants.create({ name: 'Acme Realty', timeZone: 'Asia/Kolkata' });
       tenantId = tenant.id;
       lead = await core.leads.create({
@@ -186,6 +186,52 @@ for (const factory of storeFactories()) {
         deliveryStatus: 'delivered',
       });
       expect(step!.deliveredAt).toEqual(clock.now());
+    });
+
+    it('purges rows past retention at its first batch, then once per interval; retention: false never does', async () => {
+      await nurture();
+      await followUps.handleLeadEvent({ type: 'lead_created', tenant: tenantId, leadId: lead.id });
+      await runner().tick();
+      await followUps.handleExitEvent({ type: 'replied', tenant: tenantId, leadId: lead.id });
+      const purge = store.purge.bind(store);
+      const calls: { before: Date; result: PurgeResult }[] = [];
+      store.purge = async (before) => {
+        const result = await purge(before);
+        calls.push({ before, result });
+        return result;
+      };
+      try {
+        const r = runner();
+        clock.advance(31 * DAY);
+        await r.tick();
+        // The exit event and the send of the enrolment that ended 31 days ago.
+        expect(calls).toEqual([
+          { before: new Date(clock.now().getTime() - 30 * DAY), result: { exitEvents: 1, sends: 1 } },
+        ]);
+        clock.advance(DAY - 1);
+        await r.tick();
+        expect(calls).toHaveLength(1);
+        clock.advance(1);
+        await r.tick();
+        expect(calls).toHaveLength(2);
+
+        await runner({ retention: { maxAgeMs: 2 * DAY, intervalMs: HOUR } }).tick();
+        expect(calls[2]!.before).toEqual(new Date(clock.now().getTime() - 2 * DAY));
+        await runner({ retention: false }).tick();
+        expect(calls).toHaveLength(3);
+        expect(() => runner({ retention: { maxAgeMs: 0 } })).toThrow(ConfigurationError);
+        expect(() => runner({ retention: { intervalMs: Number.NaN } })).toThrow(/retention.intervalMs/);
+      } finally {
+        store.purge = purge;
+      }
+      // Analytics still count the enrolment and its send.
+      expect(
+        (await followUps.analytics(tenantId, (await store.listCampaigns(tenantId))[0]!.id)).totals,
+      ).toMatchObject({
+        enrolled: 1,
+        sent: 1,
+        replied: 1,
+      });
     });
 
     it('a reply cancels the pending steps at once', async () => {

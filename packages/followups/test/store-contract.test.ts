@@ -9,7 +9,7 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { campaignDefinition } from '../src/campaigns/campaign.js';
 import { followupsMigrations } from '../src/store/migrations.js';
-import type { EnrolInput, FollowUpStore, StepOutcome } from '../src/store/ports.js';
+import type { EnrolInput, FollowUpStore, NextStep, StepOutcome } from '../src/store/ports.js';
 import { OTHER_TENANT, parsedCampaign, TENANT } from './fixtures.js';
 import { type StoreBackend, storeFactories } from './store-factories.js';
 
@@ -587,6 +587,38 @@ for (const factory of storeFactories()) {
       expect(await store.analytics(OTHER_TENANT, c.id)).toMatchObject({ totals: { enrolled: 0, sent: 0 } });
     });
 
+    it('purges exit events and the sends of ended enrolments before a date; steps, enrolments and recent sends stay', async () => {
+      const DAY = 24 * HOUR;
+      const c = await campaign();
+      for (const lead of ['done', 'going', 'exits']) await store.enrol(enrolInput(c.id, lead));
+      const claimed = await store.claimDue({ limit: 10, leaseMs: 10_000, token: 't' });
+      const id = (lead: string) => claimed.find((s) => s.leadId === lead)!.id;
+      const day1 = { stepId: 'day1', stepIndex: 1, dueAt: new Date(T0.getTime() + 30 * DAY) };
+      await store.complete('t', [
+        sentOutcome(id('done'), 'wamid.done'),
+        sentOutcome(id('going'), 'wamid.going', day1),
+        { id: id('exits'), kind: 'exited', reason: 'replied' },
+      ]);
+      // The completed enrolment's send is inside the daily cap's window: kept, whatever the date.
+      expect(await store.purge(new Date(T0.getTime() + HOUR))).toEqual({ exitEvents: 1, sends: 0 });
+      expect(await store.purge(new Date(T0.getTime() + HOUR))).toEqual({ exitEvents: 0, sends: 0 });
+
+      clock.advance(2 * DAY);
+      const going = (await store.listEnrolments(TENANT, { leadId: 'going' }))[0]!;
+      await store.exitEnrolments({ clientAccountId: TENANT, enrolmentIds: [going.id], reason: 'replied' });
+      const enrolments = await store.listEnrolments(TENANT);
+      const steps = await store.listSteps(TENANT);
+      const analytics = await store.analytics(TENANT, c.id);
+      expect(await store.purge(new Date(T0.getTime() - HOUR))).toEqual({ exitEvents: 0, sends: 0 });
+      // `going` ended after the date: its send and exit event stay.
+      expect(await store.purge(new Date(T0.getTime() + DAY))).toEqual({ exitEvents: 0, sends: 1 });
+      expect(await store.purge(new Date(T0.getTime() + 3 * DAY))).toEqual({ exitEvents: 1, sends: 1 });
+      expect(await store.listEnrolments(TENANT)).toEqual(enrolments);
+      expect(await store.listSteps(TENANT)).toEqual(steps);
+      expect(await store.analytics(TENANT, c.id)).toEqual(analytics);
+      expect(steps.filter((s) => s.status === 'sent')).toHaveLength(2);
+    });
+
     it('calls subscribers when steps are scheduled', async () => {
       const c = await campaign();
       let calls = 0;
@@ -608,7 +640,8 @@ for (const factory of storeFactories()) {
         const latest = await catalogue(db);
 
         // Back to 0001: its lease index, unique key and storage options return; a held step is `claimed` again.
-        expect((await migrate(db, followupsMigrations, { direction: 'down', steps: 3 })).reverted).toEqual([
+        expect((await migrate(db, followupsMigrations, { direction: 'down', steps: 4 })).reverted).toEqual([
+          'followups/0005_tenant_keys',
           'followups/0004_unknown_outcome',
           'followups/0003_parked_statuses',
           'followups/0002_lean_queue',
@@ -625,6 +658,7 @@ for (const factory of storeFactories()) {
           'followups/0002_lean_queue',
           'followups/0003_parked_statuses',
           'followups/0004_unknown_outcome',
+          'followups/0005_tenant_keys',
         ]);
         expect(await catalogue(db)).toEqual(latest);
         expect((await store.listSteps(TENANT, { leadId: 'lead-1' }))[0]).toMatchObject({
@@ -633,6 +667,7 @@ for (const factory of storeFactories()) {
         });
 
         expect((await migrate(db, followupsMigrations, { direction: 'down' })).reverted).toEqual([
+          'followups/0005_tenant_keys',
           'followups/0004_unknown_outcome',
           'followups/0003_parked_statuses',
           'followups/0002_lean_queue',
@@ -647,6 +682,7 @@ for (const factory of storeFactories()) {
           'followups/0002_lean_queue',
           'followups/0003_parked_statuses',
           'followups/0004_unknown_outcome',
+          'followups/0005_tenant_keys',
         ]);
         expect(await catalogue(db)).toEqual(latest);
         expect((await migrate(db, followupsMigrations)).applied).toEqual([]);
@@ -658,7 +694,8 @@ for (const factory of storeFactories()) {
         await store.enrol(enrolInput(c.id, 'lead-1'));
         const [s] = await store.claimDue({ limit: 1, leaseMs: 10_000, token: 't' });
         await store.complete('t', [{ id: s!.id, kind: 'unknown', error: 'send_outcome_unknown: timeout' }]);
-        expect((await migrate(db, followupsMigrations, { direction: 'down', steps: 1 })).reverted).toEqual([
+        expect((await migrate(db, followupsMigrations, { direction: 'down', steps: 2 })).reverted).toEqual([
+          'followups/0005_tenant_keys',
           'followups/0004_unknown_outcome',
         ]);
         const { rows } = await db.query<{ status: string; last_error: string }>(
@@ -703,8 +740,8 @@ async function catalogue(db: SqlExecutor) {
   };
 }
 
-/** A step the provider accepted with this message id, and no step after it. */
-function sentOutcome(id: string, providerMessageId: string): StepOutcome {
+/** A step the provider accepted with this message id, and `next` after it (none by default). */
+function sentOutcome(id: string, providerMessageId: string, next: NextStep | null = null): StepOutcome {
   return {
     id,
     kind: 'sent',
@@ -712,6 +749,6 @@ function sentOutcome(id: string, providerMessageId: string): StepOutcome {
     messageId: null,
     messageKind: 'template',
     idempotencyKey: `key-${id}`,
-    next: null,
+    next,
   };
 }

@@ -1,14 +1,28 @@
-import { type Clock, migrate, type SqlDatabase } from '@leadrelay/core';
+import {
+  type Clock,
+  type CoreStore,
+  coreMigrations,
+  createMemoryStore,
+  createPostgresStore,
+  migrate,
+  type SqlDatabase,
+} from '@leadrelay/core';
 import { testDatabases } from '@leadrelay/core/testing';
 import { createMemoryFollowUpStore } from '../src/store/memory-store.js';
 import { followupsMigrations } from '../src/store/migrations.js';
 import type { FollowUpStore } from '../src/store/ports.js';
 import { createPostgresFollowUpStore } from '../src/store/postgres-store.js';
+import { OTHER_TENANT, TENANT } from './fixtures.js';
 
 export interface StoreBackend {
   db: SqlDatabase | null;
-  /** A store over this backend, emptied first. */
+  /**
+   * A store over this backend, emptied first. On a database the fixtures' tenants exist, and a lead
+   * a test enrols by a bare id is created in core's leads first: enrolments reference their lead.
+   */
   fresh(clock?: Clock): Promise<FollowUpStore>;
+  /** Core's store over the same backend, for the leads and tenants the runner reads. */
+  core(clock?: Clock): CoreStore;
   close(): Promise<void>;
 }
 
@@ -18,9 +32,6 @@ export interface StoreFactory {
   open(): Promise<StoreBackend>;
 }
 
-const TABLES =
-  'follow_up_exit_events, follow_up_sends, scheduled_follow_ups, follow_up_enrolments, follow_up_campaign_versions, follow_up_campaigns';
-
 /** Memory, PGlite and (with DATABASE_URL) an isolated Postgres schema, each with the migrations applied. */
 export function storeFactories(): StoreFactory[] {
   return [
@@ -29,6 +40,7 @@ export function storeFactories(): StoreFactory[] {
       open: async () => ({
         db: null,
         fresh: async (clock) => createMemoryFollowUpStore({ clock }),
+        core: (clock) => createMemoryStore({ clock }),
         close: async () => {},
       }),
     },
@@ -37,14 +49,30 @@ export function storeFactories(): StoreFactory[] {
         name: f.name,
         async open() {
           const db = await f.create();
-          await migrate(db, followupsMigrations);
+          await migrate(db, [...coreMigrations, ...followupsMigrations]);
           return {
             db,
             async fresh(clock) {
-              await migrate(db, followupsMigrations);
-              await db.query(`TRUNCATE ${TABLES}`);
-              return createPostgresFollowUpStore(db, { clock });
+              await migrate(db, [...coreMigrations, ...followupsMigrations]);
+              // Every follow-up table references client_accounts: this empties them all.
+              await db.query('TRUNCATE client_accounts CASCADE');
+              await db.query(`INSERT INTO client_accounts (id, name) VALUES ($1, 'A'), ($2, 'B')`, [
+                TENANT,
+                OTHER_TENANT,
+              ]);
+              const store = createPostgresFollowUpStore(db, { clock });
+              return {
+                ...store,
+                async enrol(input) {
+                  await db.query(
+                    'INSERT INTO leads (client_account_id, id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+                    [input.clientAccountId, input.leadId],
+                  );
+                  return store.enrol(input);
+                },
+              };
             },
+            core: (clock) => createPostgresStore(db, { clock }),
             close: () => db.close(),
           };
         },

@@ -305,6 +305,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CoreStore {
       async list(listOptions = {}) {
         return paginate(tenants.values(), listOptions, (t) => t.createdAt, 'asc');
       },
+      async delete(id) {
+        if (!tenants.delete(id)) return false;
+        // Mirrors the tenant foreign keys' ON DELETE CASCADE, for this store's tables only.
+        for (const table of [pages, wabas, bots, agents, leads, messages, appointments, usage]) {
+          for (const row of table.inTenant(id)) table.rows.delete(row.id);
+        }
+        return true;
+      },
     },
 
     pages: {
@@ -429,6 +437,18 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CoreStore {
                 [lead.name, lead.email, lead.phone].some((field) => field?.toLowerCase().includes(search))),
           );
         return paginate(rows, query, (lead) => lead.createdAt, 'desc');
+      },
+      async delete(clientAccountId, id) {
+        if (!leads.scoped(clientAccountId, id)) return false;
+        leads.rows.delete(id);
+        // Mirrors the SQL keys: messages and appointments cascade, the usage log keeps its rows.
+        for (const table of [messages, appointments]) {
+          for (const row of table.inTenant(clientAccountId)) if (row.leadId === id) table.rows.delete(row.id);
+        }
+        for (const record of usage.inTenant(clientAccountId)) {
+          if (record.leadId === id) usage.rows.set(record.id, { ...record, leadId: null });
+        }
+        return true;
       },
     },
 

@@ -45,6 +45,13 @@ export interface TenantRepository {
   get(id: string): Promise<Tenant | null>;
   update(id: string, patch: Partial<Omit<TenantInput, 'id'>>): Promise<Tenant>;
   list(options?: ListOptions): Promise<Page<Tenant>>;
+  /**
+   * Deletes the tenant and every row of it; false when there was none. On
+   * Postgres the foreign keys of every package's tables (core, meta-leads,
+   * waba, follow-ups) cascade, so one call leaves nothing of the tenant in
+   * the database. The memory store deletes its own rows only.
+   */
+  delete(id: string): Promise<boolean>;
 }
 
 export interface FacebookPageRepository {
@@ -121,6 +128,12 @@ export interface LeadRepository {
   getMany(clientAccountId: string, ids: readonly string[]): Promise<Lead[]>;
   update(clientAccountId: string, id: string, patch: LeadPatch): Promise<Lead>;
   list(clientAccountId: string, query?: LeadQuery): Promise<Page<Lead>>;
+  /**
+   * Deletes the lead with its messages, appointments and (on Postgres) its
+   * follow-up enrolments; the template usage log and leadgen events keep
+   * their rows with the lead unset. False when the tenant has no such lead.
+   */
+  delete(clientAccountId: string, id: string): Promise<boolean>;
 }
 
 export interface MessageRepository {

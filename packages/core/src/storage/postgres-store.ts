@@ -208,6 +208,15 @@ export function createPostgresStore(db: SqlDatabase, options: PostgresStoreOptio
   const getScoped = <T>(t: Table<T>, clientAccountId: string, id: string) =>
     selectOne(t, 'client_account_id = $1 AND id = $2', [clientAccountId, id]);
 
+  /** Deletes one row of the tenant; its foreign keys cascade to, or unset, what refers to it. */
+  const deleteScoped = async <T>(t: Table<T>, clientAccountId: string, id: string) =>
+    (
+      await run(db, `DELETE FROM ${t.name} WHERE client_account_id = $1 AND id = $2 RETURNING id`, [
+        clientAccountId,
+        id,
+      ])
+    ).length > 0;
+
   /**
    * Updates one row of the tenant (or a tenant itself when `clientAccountId`
    * is null); `extra` adds computed assignments. Null when no row matched.
@@ -289,6 +298,11 @@ export function createPostgresStore(db: SqlDatabase, options: PostgresStoreOptio
       },
       list: (listOptions = {}) =>
         page(TENANTS, () => [], listOptions, { column: 'created_at', key: 'createdAt', order: 'asc' }),
+      async delete(id) {
+        // The tenant foreign keys cascade to every table of every package.
+        const rows = await run(db, 'DELETE FROM client_accounts WHERE id = $1 RETURNING id', [id]);
+        return rows.length > 0;
+      },
     },
 
     pages: {
@@ -380,14 +394,7 @@ export function createPostgresStore(db: SqlDatabase, options: PostgresStoreOptio
         return found(updated, 'Bot profile', 'bot_profile_not_found');
       },
       list: (clientAccountId) => selectAll(BOTS, 'client_account_id = $1', [clientAccountId]),
-      async delete(clientAccountId, id) {
-        const rows = await run(
-          db,
-          'DELETE FROM bot_profiles WHERE client_account_id = $1 AND id = $2 RETURNING id',
-          [clientAccountId, id],
-        );
-        return rows.length > 0;
-      },
+      delete: (clientAccountId, id) => deleteScoped(BOTS, clientAccountId, id),
     },
 
     leads: {
@@ -487,6 +494,7 @@ export function createPostgresStore(db: SqlDatabase, options: PostgresStoreOptio
           query,
           { column: 'created_at', key: 'createdAt', order: 'desc' },
         ),
+      delete: (clientAccountId, id) => deleteScoped(LEADS, clientAccountId, id),
     },
 
     messages: {

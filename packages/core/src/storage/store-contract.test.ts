@@ -68,6 +68,48 @@ export function coreStoreContract(
       store.tenants.create({ name: `Tenant ${unique()}`, ...overrides });
     const twoTenants = async (): Promise<[Tenant, Tenant]> => [await tenant(), await tenant()];
 
+    /** One row in every core table for the tenant. */
+    async function populate(t: Tenant) {
+      const page = await store.pages.upsert({ clientAccountId: t.id, pageId: metaId() });
+      const waba = await store.wabaConfigurations.create({
+        clientAccountId: t.id,
+        wabaNumber: phone(),
+        provider: 'gupshup',
+        credentialsEncrypted: 'lr1.x',
+      });
+      const bot = await store.botProfiles.create({ clientAccountId: t.id, profileName: 'Bot' });
+      const agent = await store.agents.create({ clientAccountId: t.id, name: 'Agent' });
+      const lead = await store.leads.create({
+        clientAccountId: t.id,
+        phone: phone(),
+        name: 'Secret',
+        agentId: agent.id,
+      });
+      const message = await store.messages.create({
+        clientAccountId: t.id,
+        leadId: lead.id,
+        direction: 'inbound',
+        kind: 'text',
+        status: 'received',
+        providerMessageId: `wamid.${unique()}`,
+      });
+      const appointment = await store.appointments.create({
+        clientAccountId: t.id,
+        leadId: lead.id,
+        agentId: agent.id,
+        startsAt: new Date('2030-01-01T10:00:00Z'),
+        endsAt: new Date('2030-01-01T11:00:00Z'),
+      });
+      const usage = await store.templateUsage.record({
+        clientAccountId: t.id,
+        templateName: 'welcome_lead',
+        phoneNumber: lead.phone!,
+        leadId: lead.id,
+        status: 'sent',
+      });
+      return { page, waba, bot, agent, lead, message, appointment, usage };
+    }
+
     describe('tenants', () => {
       it('creates with defaults, gets, and answers null for unknown ids', async () => {
         const before = clock.now();
@@ -989,38 +1031,81 @@ export function coreStoreContract(
       });
     });
 
+    describe('deletion', () => {
+      it('deletes a tenant with every row of it, and nothing of another tenant', async () => {
+        const [a, b] = await twoTenants();
+        const rowsOfA = await populate(a);
+        const rowsOfB = await populate(b);
+        expect(await store.tenants.delete(a.id)).toBe(true);
+        expect(await store.tenants.delete(a.id)).toBe(false);
+        expect(await store.tenants.get(a.id)).toBeNull();
+        expect(await store.pages.get(a.id, rowsOfA.page.id)).toBeNull();
+        expect(await store.pages.findByPageId(rowsOfA.page.pageId)).toEqual([]);
+        expect(await store.wabaConfigurations.findByNumber(rowsOfA.waba.wabaNumber)).toBeNull();
+        expect(await store.botProfiles.list(a.id)).toEqual([]);
+        expect(await store.agents.list(a.id)).toEqual([]);
+        expect(await store.leads.get(a.id, rowsOfA.lead.id)).toBeNull();
+        expect(await store.messages.get(a.id, rowsOfA.message.id)).toBeNull();
+        expect(await store.appointments.get(a.id, rowsOfA.appointment.id)).toBeNull();
+        expect((await store.templateUsage.list(a.id)).items).toEqual([]);
+        // A deleted tenant's WhatsApp number is free for another tenant.
+        await expect(
+          store.wabaConfigurations.create({
+            clientAccountId: b.id,
+            wabaNumber: rowsOfA.waba.wabaNumber,
+            provider: 'gupshup',
+            credentialsEncrypted: 'lr1.x',
+          }),
+        ).resolves.toMatchObject({ clientAccountId: b.id });
+        // Writes for the deleted tenant are refused like those for a tenant that never existed.
+        await expect(store.leads.create({ clientAccountId: a.id, phone: phone() })).rejects.toMatchObject({
+          code: 'tenant_not_found',
+        });
+
+        expect(await store.tenants.get(b.id)).toEqual(b);
+        expect(await store.pages.get(b.id, rowsOfB.page.id)).toEqual(rowsOfB.page);
+        expect(await store.leads.get(b.id, rowsOfB.lead.id)).toEqual(rowsOfB.lead);
+        expect(await store.messages.get(b.id, rowsOfB.message.id)).toEqual(rowsOfB.message);
+        expect(await store.appointments.get(b.id, rowsOfB.appointment.id)).toEqual(rowsOfB.appointment);
+        expect((await store.templateUsage.list(b.id)).items).toEqual([rowsOfB.usage]);
+        expect(await store.agents.list(b.id)).toEqual([rowsOfB.agent]);
+      });
+
+      it('deletes a lead with its messages and appointments; the usage log keeps its record, lead unset', async () => {
+        const t = await tenant();
+        const rows = await populate(t);
+        const other = await store.leads.create({ clientAccountId: t.id, phone: phone() });
+        const kept = await store.messages.create({
+          clientAccountId: t.id,
+          leadId: other.id,
+          direction: 'outbound',
+          kind: 'text',
+          status: 'sent',
+        });
+        const stranger = await tenant();
+        expect(await store.leads.delete(stranger.id, rows.lead.id)).toBe(false);
+        expect(await store.leads.get(t.id, rows.lead.id)).toEqual(rows.lead);
+
+        expect(await store.leads.delete(t.id, rows.lead.id)).toBe(true);
+        expect(await store.leads.delete(t.id, rows.lead.id)).toBe(false);
+        expect(await store.leads.get(t.id, rows.lead.id)).toBeNull();
+        expect(await store.leads.getByPhone(t.id, rows.lead.phone!)).toBeNull();
+        expect(await store.messages.get(t.id, rows.message.id)).toBeNull();
+        expect((await store.messages.listByLead(t.id, rows.lead.id)).items).toEqual([]);
+        expect(await store.appointments.get(t.id, rows.appointment.id)).toBeNull();
+        expect((await store.templateUsage.list(t.id)).items).toEqual([{ ...rows.usage, leadId: null }]);
+        expect(await store.messages.get(t.id, kept.id)).toEqual(kept);
+        expect(await store.agents.get(t.id, rows.agent.id)).toEqual(rows.agent);
+        // The phone is free again.
+        await expect(
+          store.leads.create({ clientAccountId: t.id, phone: rows.lead.phone! }),
+        ).resolves.toMatchObject({ phone: rows.lead.phone });
+      });
+    });
+
     it("tenant B never sees tenant A's rows through any method", async () => {
       const [a, b] = await twoTenants();
-      const page = await store.pages.upsert({ clientAccountId: a.id, pageId: metaId() });
-      const waba = await store.wabaConfigurations.create({
-        clientAccountId: a.id,
-        wabaNumber: phone(),
-        provider: 'gupshup',
-        credentialsEncrypted: 'lr1.x',
-      });
-      const bot = await store.botProfiles.create({ clientAccountId: a.id, profileName: 'A bot' });
-      const agent = await store.agents.create({ clientAccountId: a.id, name: 'A agent' });
-      const lead = await store.leads.create({ clientAccountId: a.id, phone: phone(), name: 'Secret' });
-      const message = await store.messages.create({
-        clientAccountId: a.id,
-        leadId: lead.id,
-        direction: 'inbound',
-        kind: 'text',
-        status: 'received',
-        providerMessageId: `wamid.${unique()}`,
-      });
-      const appointment = await store.appointments.create({
-        clientAccountId: a.id,
-        leadId: lead.id,
-        startsAt: new Date('2030-01-01T10:00:00Z'),
-        endsAt: new Date('2030-01-01T11:00:00Z'),
-      });
-      await store.templateUsage.record({
-        clientAccountId: a.id,
-        templateName: 't',
-        phoneNumber: lead.phone!,
-        status: 'sent',
-      });
+      const { page, waba, bot, agent, lead, message, appointment } = await populate(a);
 
       expect(await store.pages.get(b.id, page.id)).toBeNull();
       expect(await store.pages.getByPageId(b.id, page.pageId)).toBeNull();

@@ -53,7 +53,20 @@ export interface FollowUpRunnerOptions {
   pausedRetryMs?: number;
   /** How often parked delivery statuses are applied at most (default 5 s); see `recordDeliveryStatus`. */
   parkedStatusSweepMs?: number;
+  /**
+   * Retention: the runner calls `store.purge` at its first batch and then every `intervalMs`
+   * (default 1 day), deleting exit events and the sends of ended enrolments older than `maxAgeMs`
+   * (default 30 days). `false` turns it off, for a deployment that runs the purge as a job of its own.
+   */
+  retention?: RetentionOptions | false;
 }
+
+export interface RetentionOptions {
+  maxAgeMs?: number;
+  intervalMs?: number;
+}
+
+const DAY_MS = 86_400_000;
 
 export interface FollowUpRunner {
   /** Runs batches until stopped: right away while work is due, otherwise sleeping until woken or the next due time. */
@@ -404,10 +417,28 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
     }
   }
 
+  const retention = retentionOf(options.retention);
+  let nextPurgeAt = 0;
+
+  /** Deletes what retention no longer keeps, at most every `retention.intervalMs`; every worker may. */
+  async function purgeIfDue(): Promise<void> {
+    if (!retention) return;
+    const t = clock.now().getTime();
+    if (t < nextPurgeAt) return;
+    nextPurgeAt = t + retention.intervalMs;
+    try {
+      const purged = await store!.purge(new Date(t - retention.maxAgeMs));
+      logger.info(purged, 'purged follow-up rows past retention');
+    } catch (error) {
+      logger.warn({ err: error }, 'purging follow-up rows past retention failed');
+    }
+  }
+
   async function tick(): Promise<number> {
     const claimed = await runBatch();
     if (claimed > 0) sweepOwed = true;
     await sweepParkedStatuses();
+    await purgeIfDue();
     return claimed;
   }
 
@@ -539,4 +570,17 @@ export function createFollowUpRunner(options: FollowUpRunnerOptions): FollowUpRu
     },
     tick,
   };
+}
+
+function retentionOf(option: RetentionOptions | false | undefined): Required<RetentionOptions> | null {
+  if (option === false) return null;
+  const retention = { maxAgeMs: option?.maxAgeMs ?? 30 * DAY_MS, intervalMs: option?.intervalMs ?? DAY_MS };
+  for (const [key, value] of Object.entries(retention)) {
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new ConfigurationError(`retention.${key} must be a positive number of milliseconds`, {
+        code: 'retention_invalid',
+      });
+    }
+  }
+  return retention;
 }

@@ -18,6 +18,7 @@ import {
   PARKED_STATUS_TTL_MS,
   type RawCampaignAnalytics,
   type ScheduledStep,
+  SEND_CAP_WINDOW_MS,
   type SendCheck,
 } from './ports.js';
 import { scheduledStepId, sendIdempotencyKey } from './send-idempotency-key.js';
@@ -53,6 +54,8 @@ export function createMemoryFollowUpStore(options: MemoryFollowUpStoreOptions = 
   const listeners = new Set<() => void>();
   const now = () => clock.now();
   const parked = new Map<string, DeliveryStatusInput & { parkedAt: Date }>();
+  // What the Postgres store writes to follow_up_exit_events: nothing reads them but `purge`.
+  const exitEvents: { enrolmentId: string; at: Date }[] = [];
   const copy = <T>(v: T): T => structuredClone(v);
 
   function notify() {
@@ -110,6 +113,7 @@ export function createMemoryFollowUpStore(options: MemoryFollowUpStoreOptions = 
     e.exitReason = reason;
     e.endedAt = at;
     e.lastStepId = lastSentStep(e.id);
+    if (status === 'exited') exitEvents.push({ enrolmentId: e.id, at });
   }
 
   const store: FollowUpStore = {
@@ -526,6 +530,22 @@ export function createMemoryFollowUpStore(options: MemoryFollowUpStoreOptions = 
         daily: [...days.values()].sort((a, b) => a.date.localeCompare(b.date)),
       };
       return result;
+    },
+
+    async purge(before) {
+      const kept = exitEvents.filter((x) => x.at.getTime() >= before.getTime());
+      const purged = { exitEvents: exitEvents.length - kept.length, sends: 0 };
+      exitEvents.splice(0, exitEvents.length, ...kept);
+      const capWindowStart = now().getTime() - SEND_CAP_WINDOW_MS;
+      for (const [key, row] of ledger) {
+        const e = enrolments.get(row.enrolmentId);
+        const ended = e?.status !== 'active' && e?.endedAt && e.endedAt.getTime() < before.getTime();
+        if (ended && row.sentAt.getTime() < capWindowStart) {
+          ledger.delete(key);
+          purged.sends++;
+        }
+      }
+      return purged;
     },
   };
 

@@ -3,7 +3,9 @@ import type { Migration } from '@leadrelay/core';
 /**
  * The follow-ups schema: campaigns and their versions, enrolments, scheduled
  * steps (the work queue), the send ledger and exit events. Every table
- * carries `client_account_id`. Runs on Postgres 15+ and PGlite.
+ * carries `client_account_id` and references `client_accounts`, enrolments
+ * reference core's `leads`: apply after `coreMigrations`, in the same schema.
+ * Runs on Postgres 15+ and PGlite.
  *
  * @example await migrate(db, [...coreMigrations, ...followupsMigrations]);
  */
@@ -192,6 +194,89 @@ UPDATE follow_up_exit_events SET reason = 'send_failed' WHERE reason = 'send_out
 ALTER TABLE scheduled_follow_ups DROP CONSTRAINT scheduled_follow_ups_status_check;
 ALTER TABLE scheduled_follow_ups ADD CONSTRAINT scheduled_follow_ups_status_check
   CHECK (status IN ('pending', 'claimed', 'sent', 'skipped', 'failed', 'cancelled', 'dead'));
+`,
+  },
+  {
+    id: 'followups/0005_tenant_keys',
+    // Every row goes with its tenant, and an enrolment with its lead: each table references
+    // client_accounts, enrolments reference their tenant's lead, and steps, ledger rows and exit events
+    // reference their tenant's enrolment (composite keys, as in core: a row never points at another
+    // tenant's enrolment). Deleting a tenant, a lead or a campaign cascades. Each key has an index that
+    // starts with its columns, so a cascade reads an index, never a whole table; the one new index on
+    // the queue is on columns no claim or completion updates, so those updates stay heap-only (HOT).
+    // Rows whose tenant, lead or enrolment is already gone (left behind by deletions before these keys
+    // existed, or a row whose tenant differs from its enrolment's) are deleted first, or adding the keys
+    // would fail; no tenant can reach them. They are not kept with NOT VALID keys instead: migrations
+    // run in one transaction, so a separate VALIDATE would hold the same locks and fail on those rows.
+    up: `
+DELETE FROM follow_up_campaigns x
+  WHERE NOT EXISTS (SELECT 1 FROM client_accounts c WHERE c.id = x.client_account_id);
+DELETE FROM follow_up_campaign_versions x
+  WHERE NOT EXISTS (SELECT 1 FROM client_accounts c WHERE c.id = x.client_account_id);
+DELETE FROM follow_up_enrolments x
+  WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.client_account_id = x.client_account_id AND l.id = x.lead_id);
+DELETE FROM scheduled_follow_ups x
+  WHERE NOT EXISTS (SELECT 1 FROM follow_up_enrolments e WHERE e.client_account_id = x.client_account_id AND e.id = x.enrolment_id);
+DELETE FROM follow_up_sends x
+  WHERE NOT EXISTS (SELECT 1 FROM follow_up_enrolments e WHERE e.client_account_id = x.client_account_id AND e.id = x.enrolment_id);
+DELETE FROM follow_up_exit_events x
+  WHERE NOT EXISTS (SELECT 1 FROM follow_up_enrolments e WHERE e.client_account_id = x.client_account_id AND e.id = x.enrolment_id);
+DELETE FROM follow_up_parked_statuses x
+  WHERE NOT EXISTS (SELECT 1 FROM client_accounts c WHERE c.id = x.client_account_id);
+
+ALTER TABLE follow_up_enrolments ADD CONSTRAINT follow_up_enrolments_client_id_key UNIQUE (client_account_id, id);
+CREATE INDEX follow_up_campaign_versions_tenant_idx ON follow_up_campaign_versions (client_account_id, campaign_id);
+CREATE INDEX scheduled_follow_ups_enrolment_idx ON scheduled_follow_ups (client_account_id, enrolment_id);
+CREATE INDEX follow_up_sends_enrolment_idx ON follow_up_sends (client_account_id, enrolment_id);
+CREATE INDEX follow_up_exit_events_enrolment_idx ON follow_up_exit_events (client_account_id, enrolment_id);
+-- What the retention purge reads.
+CREATE INDEX follow_up_exit_events_at_idx ON follow_up_exit_events (at);
+
+ALTER TABLE follow_up_campaigns ADD CONSTRAINT follow_up_campaigns_client_account_fkey
+  FOREIGN KEY (client_account_id) REFERENCES client_accounts (id) ON DELETE CASCADE;
+ALTER TABLE follow_up_campaign_versions ADD CONSTRAINT follow_up_campaign_versions_client_account_fkey
+  FOREIGN KEY (client_account_id) REFERENCES client_accounts (id) ON DELETE CASCADE;
+ALTER TABLE follow_up_enrolments ADD CONSTRAINT follow_up_enrolments_client_account_fkey
+  FOREIGN KEY (client_account_id) REFERENCES client_accounts (id) ON DELETE CASCADE;
+ALTER TABLE follow_up_enrolments ADD CONSTRAINT follow_up_enrolments_lead_fkey
+  FOREIGN KEY (client_account_id, lead_id) REFERENCES leads (client_account_id, id) ON DELETE CASCADE;
+ALTER TABLE scheduled_follow_ups ADD CONSTRAINT scheduled_follow_ups_client_account_fkey
+  FOREIGN KEY (client_account_id) REFERENCES client_accounts (id) ON DELETE CASCADE;
+-- Replaced by the composite key: its cascade had no index and read the whole queue per enrolment.
+ALTER TABLE scheduled_follow_ups DROP CONSTRAINT scheduled_follow_ups_enrolment_id_fkey;
+ALTER TABLE scheduled_follow_ups ADD CONSTRAINT scheduled_follow_ups_enrolment_fkey
+  FOREIGN KEY (client_account_id, enrolment_id) REFERENCES follow_up_enrolments (client_account_id, id) ON DELETE CASCADE;
+ALTER TABLE follow_up_sends ADD CONSTRAINT follow_up_sends_client_account_fkey
+  FOREIGN KEY (client_account_id) REFERENCES client_accounts (id) ON DELETE CASCADE;
+ALTER TABLE follow_up_sends ADD CONSTRAINT follow_up_sends_enrolment_fkey
+  FOREIGN KEY (client_account_id, enrolment_id) REFERENCES follow_up_enrolments (client_account_id, id) ON DELETE CASCADE;
+ALTER TABLE follow_up_exit_events ADD CONSTRAINT follow_up_exit_events_client_account_fkey
+  FOREIGN KEY (client_account_id) REFERENCES client_accounts (id) ON DELETE CASCADE;
+ALTER TABLE follow_up_exit_events ADD CONSTRAINT follow_up_exit_events_enrolment_fkey
+  FOREIGN KEY (client_account_id, enrolment_id) REFERENCES follow_up_enrolments (client_account_id, id) ON DELETE CASCADE;
+ALTER TABLE follow_up_parked_statuses ADD CONSTRAINT follow_up_parked_statuses_client_account_fkey
+  FOREIGN KEY (client_account_id) REFERENCES client_accounts (id) ON DELETE CASCADE;
+`,
+    down: `
+ALTER TABLE follow_up_parked_statuses DROP CONSTRAINT follow_up_parked_statuses_client_account_fkey;
+ALTER TABLE follow_up_exit_events DROP CONSTRAINT follow_up_exit_events_enrolment_fkey;
+ALTER TABLE follow_up_exit_events DROP CONSTRAINT follow_up_exit_events_client_account_fkey;
+ALTER TABLE follow_up_sends DROP CONSTRAINT follow_up_sends_enrolment_fkey;
+ALTER TABLE follow_up_sends DROP CONSTRAINT follow_up_sends_client_account_fkey;
+ALTER TABLE scheduled_follow_ups DROP CONSTRAINT scheduled_follow_ups_enrolment_fkey;
+ALTER TABLE scheduled_follow_ups ADD CONSTRAINT scheduled_follow_ups_enrolment_id_fkey
+  FOREIGN KEY (enrolment_id) REFERENCES follow_up_enrolments (id) ON DELETE CASCADE;
+ALTER TABLE scheduled_follow_ups DROP CONSTRAINT scheduled_follow_ups_client_account_fkey;
+ALTER TABLE follow_up_enrolments DROP CONSTRAINT follow_up_enrolments_lead_fkey;
+ALTER TABLE follow_up_enrolments DROP CONSTRAINT follow_up_enrolments_client_account_fkey;
+ALTER TABLE follow_up_campaign_versions DROP CONSTRAINT follow_up_campaign_versions_client_account_fkey;
+ALTER TABLE follow_up_campaigns DROP CONSTRAINT follow_up_campaigns_client_account_fkey;
+DROP INDEX follow_up_exit_events_at_idx;
+DROP INDEX follow_up_exit_events_enrolment_idx;
+DROP INDEX follow_up_sends_enrolment_idx;
+DROP INDEX scheduled_follow_ups_enrolment_idx;
+DROP INDEX follow_up_campaign_versions_tenant_idx;
+ALTER TABLE follow_up_enrolments DROP CONSTRAINT follow_up_enrolments_client_id_key;
 `,
   },
 ];

@@ -307,4 +307,20 @@ export interface FollowUpStore {
     campaignId: string,
     query?: AnalyticsQuery,
   ): Promise<RawCampaignAnalytics>;
+  /**
+   * Retention: deletes exit events recorded before `before`, and the ledger
+   * rows (sends) of enrolments that ended before `before`, except sends of
+   * the last 24 hours (the daily cap counts them). Enrolments and steps stay:
+   * they are what analytics count. The runner calls it (see `retention`).
+   */
+  purge(before: Date): Promise<PurgeResult>;
 }
+
+/** How many rows a `purge` deleted. */
+export interface PurgeResult {
+  exitEvents: number;
+  sends: number;
+}
+
+/** The window the daily cap counts sends in; `purge` keeps every send inside it. */
+export const SEND_CAP_WINDOW_MS = 86_400_000;

@@ -23,6 +23,7 @@ import {
   PARKED_STATUS_TTL_MS,
   type RawCampaignAnalytics,
   type ScheduledStep,
+  SEND_CAP_WINDOW_MS,
   type StepOutcome,
 } from './ports.js';
 import { scheduledStepId } from './send-idempotency-key.js';
@@ -779,6 +780,23 @@ export function createPostgresFollowUpStore(
         daily: [...days.values()],
       };
       return result;
+    },
+
+    async purge(before) {
+      const { rows } = await db.query<Row>(
+        `WITH clock AS (SELECT COALESCE($2::timestamptz, now()) AS now),
+         events AS (DELETE FROM follow_up_exit_events WHERE at < $1 RETURNING 1),
+         sends AS (
+           DELETE FROM follow_up_sends f USING follow_up_enrolments e
+           WHERE e.client_account_id = f.client_account_id AND e.id = f.enrolment_id
+             AND e.status <> 'active' AND e.ended_at < $1
+             AND f.sent_at < (SELECT now FROM clock) - $3 * interval '1 millisecond'
+           RETURNING 1
+         )
+         SELECT (SELECT count(*)::int FROM events) AS exit_events, (SELECT count(*)::int FROM sends) AS sends`,
+        [before, nowParam(), SEND_CAP_WINDOW_MS],
+      );
+      return { exitEvents: Number(rows[0]?.exit_events ?? 0), sends: Number(rows[0]?.sends ?? 0) };
     },
   };
 }

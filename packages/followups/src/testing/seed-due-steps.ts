@@ -12,9 +12,11 @@ export interface SeedDueStepsOptions {
 
 /**
  * Seeds an active single-step campaign (template `welcome_lead`, no quiet
- * hours) with `count` enrolments whose step is due now, in three set-based
+ * hours) with `count` enrolments whose step is due now, in a few set-based
  * statements: for load tests, crash tests and benchmarks of the runner.
  * Enrolments are `enr-<n>`, leads `lead-<n>` (or `leadIds`), steps `enr-<n>:hello`, for n from 1.
+ * The tenant and the leads are created in core's tables (bare rows, no phone)
+ * when missing: apply `coreMigrations` before `followupsMigrations`.
  *
  * @example await seedDueSteps(db, { count: 20_000 });
  */
@@ -37,6 +39,16 @@ export async function seedDueSteps(db: SqlDatabase, options: SeedDueStepsOptions
       schedule: { quietHours: null },
       maxSendsPerLeadPerDay: 10,
     }),
+  );
+  await db.query(
+    `INSERT INTO client_accounts (id, name) VALUES ($1::text, $1::text) ON CONFLICT (id) DO NOTHING`,
+    [tenant],
+  );
+  await db.query(
+    `INSERT INTO leads (client_account_id, id)
+     SELECT $2, COALESCE(($3::text[])[g], 'lead-' || g) FROM generate_series(1, $1::int) g
+     ON CONFLICT DO NOTHING`,
+    [options.count, tenant, leadIds],
   );
   await db.query(
     `INSERT INTO follow_up_campaigns (id, client_account_id, name, status, version, trigger_type, definition)
@@ -62,5 +74,5 @@ export async function seedDueSteps(db: SqlDatabase, options: SeedDueStepsOptions
      FROM generate_series(1, $1::int) g`,
     [options.count, tenant, campaignId, leadIds],
   );
-  await db.query('ANALYZE follow_up_enrolments, scheduled_follow_ups');
+  await db.query('ANALYZE leads, follow_up_enrolments, scheduled_follow_ups');
 }

@@ -15,6 +15,16 @@ async function createTenants(db: SqlDatabase, ids: readonly string[]): Promise<v
   );
 }
 
+/** The contract's leads, in each of its tenants: an event's lead_id references leads. */
+async function createLeads(db: SqlDatabase, tenants: readonly string[]): Promise<void> {
+  await db.query(
+    `INSERT INTO leads (client_account_id, id)
+     SELECT t, l FROM unnest($1::text[]) AS t, unnest($2::text[]) AS l
+     ON CONFLICT DO NOTHING`,
+    [tenants, ['lead-0', 'lead-1', 'lead-2', 'lead-3', 'lead-x']],
+  );
+}
+
 describeLeadgenInboxContract('memory', async () => ({
   fresh: async () => createMemoryLeadgenInbox(),
   close: async () => {},
@@ -27,6 +37,7 @@ for (const factory of testDatabases()) {
       const db = await factory.create();
       await migrate(db, [...coreMigrations, ...metaLeadsMigrations]);
       await createTenants(db, ['tenant-a', 'tenant-b']);
+      await createLeads(db, ['tenant-a', 'tenant-b']);
       return {
         fresh: async () => {
           await db.query('TRUNCATE meta_leadgen_events');
@@ -67,6 +78,56 @@ for (const factory of testDatabases()) {
       await expect(inbox.record([event('3', { clientAccountId: 'tenant-gone' })], now)).rejects.toThrow();
       expect(await inbox.list('tenant-gone')).toEqual([]);
     });
+
+    it('meta-leads/0002 unsets lead ids whose lead is gone; a deleted lead is unset, its event kept; down and up', async () => {
+      const fresh = await factory.create();
+      try {
+        await migrate(fresh, [...coreMigrations, ...metaLeadsMigrations.slice(0, 1)]);
+        await createTenants(fresh, ['tenant-a']);
+        await createLeads(fresh, ['tenant-a']);
+        const inbox = createPostgresLeadgenInbox(fresh);
+        const now = new Date('2026-11-25T09:00:00.000Z');
+        await inbox.record([event('1'), event('2'), event('3')], now);
+        const leadOf = async (leadgenId: string) =>
+          (await inbox.get({ clientAccountId: 'tenant-a', leadgenId }))?.leadId;
+        const attach = (leadgenId: string, leadId: string) =>
+          fresh.query(`UPDATE meta_leadgen_events SET lead_id = $2, status = 'done' WHERE leadgen_id = $1`, [
+            leadgenId,
+            leadId,
+          ]);
+        await attach('1', 'lead-1');
+        await attach('2', 'lead-deleted-before');
+        await attach('3', 'lead-2');
+
+        expect((await migrate(fresh, [...coreMigrations, ...metaLeadsMigrations])).applied).toEqual([
+          'meta-leads/0002_tenant_keys',
+        ]);
+        expect(await leadOf('2')).toBeNull();
+        expect(await leadOf('1')).toBe('lead-1');
+        await expect(attach('3', 'lead-unknown')).rejects.toMatchObject({ code: '23503' });
+
+        await fresh.query(`DELETE FROM leads WHERE client_account_id = 'tenant-a' AND id = 'lead-1'`);
+        expect(await inbox.get({ clientAccountId: 'tenant-a', leadgenId: '1' })).toMatchObject({
+          status: 'done',
+          leadId: null,
+        });
+        expect(await leadOf('3')).toBe('lead-2');
+
+        expect((await migrate(fresh, metaLeadsMigrations, { direction: 'down', steps: 1 })).reverted).toEqual(
+          ['meta-leads/0002_tenant_keys'],
+        );
+        await attach('3', 'lead-unknown');
+        await migrate(fresh, [...coreMigrations, ...metaLeadsMigrations]);
+        expect(await leadOf('3')).toBeNull();
+        const { rows } = await fresh.query<{ indexname: string }>(
+          `SELECT indexname FROM pg_indexes WHERE tablename = 'meta_leadgen_events' AND indexname = 'meta_leadgen_events_lead_idx'
+             AND schemaname = current_schema()`,
+        );
+        expect(rows).toHaveLength(1);
+      } finally {
+        await fresh.close();
+      }
+    }, 120_000);
 
     it('round-trips down and up: the table goes and comes back', async () => {
       await migrate(db, metaLeadsMigrations, { direction: 'down' });

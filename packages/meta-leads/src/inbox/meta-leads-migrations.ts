@@ -49,4 +49,24 @@ export const metaLeadsMigrations: Migration[] = [
     `,
     down: `DROP TABLE IF EXISTS meta_leadgen_events;`,
   },
+  {
+    id: 'meta-leads/0002_tenant_keys',
+    // The event's lead is a lead of the same tenant. Deleting the lead unsets lead_id and keeps the
+    // event: the row is still the dedupe of Meta's replays of that leadgen id. A lead_id whose lead is
+    // already gone is unset first, or adding the key would fail; a retry of such an event fetches and
+    // stores its lead anew, as it does for a lead deleted later. The partial index serves the unset.
+    up: `
+      UPDATE meta_leadgen_events e SET lead_id = NULL
+        WHERE lead_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.client_account_id = e.client_account_id AND l.id = e.lead_id);
+      CREATE INDEX meta_leadgen_events_lead_idx
+        ON meta_leadgen_events (client_account_id, lead_id) WHERE lead_id IS NOT NULL;
+      ALTER TABLE meta_leadgen_events ADD CONSTRAINT meta_leadgen_events_lead_fkey
+        FOREIGN KEY (client_account_id, lead_id) REFERENCES leads (client_account_id, id) ON DELETE SET NULL (lead_id);
+    `,
+    down: `
+      ALTER TABLE meta_leadgen_events DROP CONSTRAINT meta_leadgen_events_lead_fkey;
+      DROP INDEX meta_leadgen_events_lead_idx;
+    `,
+  },
 ];

@@ -2,7 +2,9 @@ import type { Migration } from '@leadrelay/core';
 
 /**
  * The tables @leadrelay/waba owns. Run them with core's runner after the
- * core migrations: `migrate(db, [...coreMigrations, ...wabaMigrations])`.
+ * core migrations, in the same schema (every table references
+ * `client_accounts` and goes with its tenant):
+ * `migrate(db, [...coreMigrations, ...wabaMigrations])`.
  * SQL runs on Postgres 15 and on PGlite.
  */
 export const wabaMigrations: Migration[] = [
@@ -88,6 +90,31 @@ export const wabaMigrations: Migration[] = [
         CONSTRAINT waba_inbound_events_pkey PRIMARY KEY (client_account_id, provider, provider_event_id)
       );
       CREATE INDEX waba_inbound_events_received_at_idx ON waba_inbound_events (received_at);
+    `,
+  },
+  {
+    id: 'waba/0002_tenant_keys',
+    // Listed after waba/0004_inbox, which was applied first in existing databases (the runner applies
+    // in list order), so it keys only the tables that remain. Every table goes with its tenant:
+    // deleting a client_accounts row cascades here. Each primary or unique key leads with
+    // client_account_id, so the cascade reads an index, never the whole table. Rows whose tenant is
+    // already gone (left behind by deletions before these keys existed) are deleted first, or adding
+    // the keys would fail: no tenant can reach them. They are not kept with NOT VALID keys instead:
+    // migrations run in one transaction, so a separate VALIDATE would hold the same locks, and it would
+    // fail on those rows all the same.
+    up: `
+      DELETE FROM waba_templates x
+        WHERE NOT EXISTS (SELECT 1 FROM client_accounts c WHERE c.id = x.client_account_id);
+      DELETE FROM waba_send_ledger x
+        WHERE NOT EXISTS (SELECT 1 FROM client_accounts c WHERE c.id = x.client_account_id);
+      ALTER TABLE waba_templates ADD CONSTRAINT waba_templates_client_account_fkey
+        FOREIGN KEY (client_account_id) REFERENCES client_accounts (id) ON DELETE CASCADE;
+      ALTER TABLE waba_send_ledger ADD CONSTRAINT waba_send_ledger_client_account_fkey
+        FOREIGN KEY (client_account_id) REFERENCES client_accounts (id) ON DELETE CASCADE;
+    `,
+    down: `
+      ALTER TABLE waba_send_ledger DROP CONSTRAINT waba_send_ledger_client_account_fkey;
+      ALTER TABLE waba_templates DROP CONSTRAINT waba_templates_client_account_fkey;
     `,
   },
 ];

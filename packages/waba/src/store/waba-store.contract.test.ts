@@ -19,6 +19,8 @@ const harnesses: Harness[] = [
     setup: async () => {
       const db: SqlDatabase = await factory.create();
       await migrate(db, [...coreMigrations, ...wabaMigrations]);
+      // Every waba row references its tenant.
+      await db.query(`INSERT INTO client_accounts (id, name) VALUES ($1, 'One'), ($2, 'Two')`, [T1, T2]);
       return { store: createPostgresWabaStore(db), close: () => db.close() };
     },
   })),
