@@ -92,3 +92,17 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
 }
+
+/** Runs `task` `total` times with at most `concurrency` calls in flight; `task` gets its call's index. */
+export async function runConcurrently(
+  total: number,
+  concurrency: number,
+  task: (index: number) => Promise<unknown>,
+): Promise<void> {
+  let started = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, total) }, async () => {
+      while (started < total) await task(started++);
+    }),
+  );
+}

@@ -3,7 +3,7 @@
  * JSON to bench/results/<suite>.json and bench/results/latest.json.
  *
  *   pnpm bench                 # every suite
- *   pnpm bench -- secret-box   # suites whose name contains the word
+ *   pnpm bench -- secret-box   # suites whose name contains the word (only that suite when one is named exactly)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -18,6 +18,7 @@ const suites: Suite[] = [
   { name: 'secret-box', load: () => import('./suites/secret-box.ts') },
   { name: 'phone', load: () => import('./suites/phone.ts') },
   { name: 'waba-send', load: () => import('./suites/waba-send.ts') },
+  { name: 'waba-send-postgres', load: () => import('./suites/waba-send-postgres.ts') },
   { name: 'waba-policy', load: () => import('./suites/waba-policy.ts') },
   { name: 'meta-webhook', load: () => import('./suites/meta-webhook.ts') },
   { name: 'followups-runner', load: () => import('./suites/followups-runner.ts') },
@@ -25,7 +26,10 @@ const suites: Suite[] = [
 ];
 
 const filters = process.argv.slice(2).filter((a) => a !== '--');
-const selected = suites.filter((s) => filters.length === 0 || filters.some((f) => s.name.includes(f)));
+const exact = (f: string) => suites.some((s) => s.name === f);
+const selected = suites.filter(
+  (s) => filters.length === 0 || filters.some((f) => (exact(f) ? s.name === f : s.name.includes(f))),
+);
 const resultsDir = new URL('../results/', import.meta.url);
 await mkdir(resultsDir, { recursive: true });
 

@@ -1,4 +1,3 @@
-import { Worker } from 'node:worker_threads';
 import {
   createMemoryStore,
   createSecretBox,
@@ -14,7 +13,15 @@ import {
   resolveTemplateParameters,
   type WabaClient,
 } from '@leadrelay/waba';
-import { type BenchRow, compare, median, type SuiteResult, throughputRow } from '../harness.ts';
+import {
+  type BenchRow,
+  compare,
+  median,
+  runConcurrently,
+  type SuiteResult,
+  throughputRow,
+} from '../harness.ts';
+import { cloudAcceptedBody, startProviderStub } from '../provider-stub.ts';
 
 /**
  * The whole send path of @leadrelay/waba (request validation, tenant and
@@ -31,37 +38,6 @@ import { type BenchRow, compare, median, type SuiteResult, throughputRow } from 
 const SUITE = 'waba-send';
 const PHONE_NUMBER_ID = '106540352242922';
 const TO = '+919845012345';
-
-const stubSource = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { createServer } = require('node:http');
-let n = 0;
-const server = createServer((req, res) => {
-  req.resume();
-  req.on('end', () => {
-    const id = 'wamid.BENCH' + String(++n).padStart(10, '0');
-    const answer = () => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: '919845012345', wa_id: '919845012345' }], messages: [{ id }] }));
-    };
-    if (workerData.delayMs > 0) setTimeout(answer, workerData.delayMs); else answer();
-  });
-});
-server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
-parentPort.on('message', () => { server.closeAllConnections(); server.close(() => process.exit(0)); });
-`;
-
-async function startStub(delayMs: number): Promise<{ url: string; close(): Promise<void> }> {
-  const worker = new Worker(stubSource, { eval: true, workerData: { delayMs } });
-  const port = await new Promise<number>((resolve) => worker.once('message', resolve));
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: async () => {
-      worker.postMessage('close');
-      await new Promise((resolve) => worker.once('exit', resolve));
-    },
-  };
-}
 
 /** A fresh memory store with one Cloud API tenant and a lead whose window is open. */
 async function freshClient(
@@ -100,22 +76,6 @@ const body = JSON.stringify({
   text: { preview_url: false, body: 'Your viewing is confirmed for Saturday 10:00.' },
 });
 
-async function runConcurrently(
-  total: number,
-  concurrency: number,
-  task: () => Promise<unknown>,
-): Promise<void> {
-  let started = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (started < total) {
-        started++;
-        await task();
-      }
-    }),
-  );
-}
-
 async function compareAt(
   label: string,
   delayMs: number,
@@ -123,7 +83,7 @@ async function compareAt(
   batches: number,
   perBatch: number,
 ): Promise<BenchRow[]> {
-  const stub = await startStub(delayMs);
+  const stub = await startProviderStub({ delayMs, body: cloudAcceptedBody });
   const url = `${stub.url}/v23.0/${PHONE_NUMBER_ID}/messages`;
   const bare = () =>
     fetch(url, {
@@ -176,7 +136,7 @@ async function comparePolicyRenderProvider(
   total: number,
   rounds: number,
 ): Promise<{ rows: BenchRow[]; roundRatios: number[] }> {
-  const stub = await startStub(delayMs);
+  const stub = await startProviderStub({ delayMs, body: cloudAcceptedBody });
   const provider = createCloudApiProvider({ baseUrl: stub.url });
   const template = {
     name: 'viewing_reminder',

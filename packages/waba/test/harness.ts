@@ -14,7 +14,7 @@ import {
   type WabaConfiguration,
 } from '@leadrelay/core';
 import { createManualClock, type ManualClock } from '@leadrelay/core/testing';
-import { type SeededWabaTenant, seedWabaTenant } from '@leadrelay/waba/testing';
+import { type SeededWabaTenant, type SeedWabaTenantOptions, seedWabaTenant } from '@leadrelay/waba/testing';
 import { createWabaClient, type WabaClient, type WabaClientOptions } from '../src/client/waba-client.js';
 import { createCloudApiProvider } from '../src/providers/cloud-api-provider.js';
 import { createGupshupProvider } from '../src/providers/gupshup-provider.js';
@@ -40,6 +40,8 @@ export interface HarnessOptions {
   gupshupBaseUrl?: string;
   graphBaseUrl?: string;
   client?: Partial<WabaClientOptions>;
+  /** Seeding choices (another number, when several harnesses share one database). */
+  seed?: Pick<SeedWabaTenantOptions, 'tenant' | 'wabaNumber' | 'phoneNumberId' | 'appName'>;
 }
 
 /** A tenant with one number on a fresh store, and a client whose providers retry fast. */
@@ -48,7 +50,7 @@ export async function createHarness(options: HarnessOptions): Promise<Harness> {
   const store = options.store ?? createMemoryStore({ clock: clock as Clock });
   const secretBox = createSecretBox({ keys: [{ id: 'k1', key: generateSecretKey() }] });
   const registry = createTenantRegistry({ store, secretBox, ttlMs: 0 });
-  const seeded = await seedWabaTenant({ store, secretBox, provider: options.provider });
+  const seeded = await seedWabaTenant({ store, secretBox, provider: options.provider, ...options.seed });
   const fast = { minRetryDelayMs: 1, maxRetryDelayMs: 5, timeoutMs: 2_000 };
   const client = createWabaClient({
     store,

@@ -26,6 +26,7 @@ import { constraintError } from './constraint-errors.js';
 import { coreConstraints } from './core-constraints.js';
 import { applyJsonMerge, assertOneWrite, leadModified } from './json-merge.js';
 import { mergeLead, parseLeadUpsert } from './lead-merge.js';
+import { parseOutboundRecord } from './outbound-record.js';
 import { decodeCursor, encodeCursor, pageLimit } from './page-cursor.js';
 import {
   agentPatchSchema,
@@ -517,6 +518,32 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CoreStore {
               (!query.since || r.createdAt >= query.since),
           );
         return paginate(rows, query, (r) => r.createdAt, 'desc');
+      },
+    },
+
+    outbound: {
+      async context(clientAccountId, key) {
+        const lead =
+          'id' in key ? leads.scoped(clientAccountId, key.id) : leadByPhone(clientAccountId, key.phone);
+        return { lead: lead ? copy(lead) : null, wabaConfigurations: wabas.list(clientAccountId) };
+      },
+      async record(input) {
+        const { message, templateUsage, lastOutboundAt } = parseOutboundRecord(input);
+        const saved = messages.insert(message, { statusAt: null });
+        if (templateUsage) {
+          try {
+            usage.insert(templateUsage);
+          } catch (error) {
+            // All or none, as the single SQL statement.
+            messages.rows.delete(saved.id);
+            throw error;
+          }
+        }
+        const lead = leads.scoped(message.clientAccountId, message.leadId);
+        if (lastOutboundAt && lead) {
+          leads.rows.set(lead.id, { ...lead, lastOutboundAt: new Date(lastOutboundAt), updatedAt: now() });
+        }
+        return saved;
       },
     },
   };

@@ -199,6 +199,38 @@ export interface TemplateUsageRepository {
   ): Promise<Page<TemplateUsageRecord>>;
 }
 
+/** What a WhatsApp send reads before it goes out. */
+export interface OutboundContext {
+  /** The tenant's lead with that id or phone, or `null` when it has none. */
+  lead: Lead | null;
+  /** The tenant's WhatsApp numbers, oldest first (what `wabaConfigurations.list` answers). */
+  wabaConfigurations: WabaConfiguration[];
+}
+
+export interface OutboundRecordInput {
+  /** The message row; its tenant is the tenant of the whole write. */
+  message: MessageInput;
+  /** Set as the message's lead's `lastOutboundAt` in the same write; omitted, the lead is left as it is. */
+  lastOutboundAt?: Date;
+  /** The template usage line, stored for the message's tenant. */
+  templateUsage?: Omit<TemplateUsageInput, 'clientAccountId'>;
+}
+
+/**
+ * The send path's reads and writes, each one round trip on a database: a
+ * send touches several tables, and per-row statements would cost a round
+ * trip (and a commit) each.
+ */
+export interface OutboundRepository {
+  /** The lead (by id or phone) and the tenant's WhatsApp numbers, read together. */
+  context(clientAccountId: string, lead: { id: string } | { phone: string }): Promise<OutboundContext>;
+  /**
+   * Stores an outbound message, the lead's `lastOutboundAt` and the template
+   * usage line as one write: all of them or, when one is refused, none.
+   */
+  record(input: OutboundRecordInput): Promise<Message>;
+}
+
 /** All core repositories over one backing store. */
 export interface CoreStore {
   readonly tenants: TenantRepository;
@@ -210,4 +242,5 @@ export interface CoreStore {
   readonly agents: AgentRepository;
   readonly appointments: AppointmentRepository;
   readonly templateUsage: TemplateUsageRepository;
+  readonly outbound: OutboundRepository;
 }

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { ZodDate, ZodNullable, ZodObject, ZodOptional, type z } from 'zod';
 import { LeadRelayError, NotFoundError } from '../errors/errors.js';
 import { type Clock, systemClock } from '../observability/clock.js';
 import {
@@ -27,6 +27,7 @@ import { translateConstraintViolation } from './constraint-errors.js';
 import { coreConstraints } from './core-constraints.js';
 import { assertOneWrite, leadModified } from './json-merge.js';
 import { parseLeadUpsert } from './lead-merge.js';
+import { parseOutboundRecord } from './outbound-record.js';
 import { decodeCursor, encodeCursor, pageLimit } from './page-cursor.js';
 import {
   agentPatchSchema,
@@ -39,7 +40,7 @@ import {
   wabaConfigurationPatchSchema,
 } from './patch-schemas.js';
 import type { CoreStore, ListOptions, Page } from './ports.js';
-import type { SqlDatabase, SqlExecutor } from './sql.js';
+import type { SqlDatabase, SqlExecutor, SqlQueryOptions } from './sql.js';
 
 export interface PostgresStoreOptions {
   /**
@@ -55,7 +56,21 @@ interface Table<T> {
   schema: z.ZodType<T>;
   /** Domain keys stored as jsonb. */
   json: ReadonlySet<string>;
+  /** Domain keys holding timestamps (strings when a row comes back inside JSON). */
+  dates: ReadonlySet<string>;
   hasUpdatedAt: boolean;
+}
+
+function dateKeys(schema: z.ZodType): string[] {
+  if (!(schema instanceof ZodObject)) return [];
+  return Object.entries(schema.shape as Record<string, z.ZodType>)
+    .filter(([, field]) => {
+      let inner: z.ZodType = field;
+      while (inner instanceof ZodNullable || inner instanceof ZodOptional)
+        inner = inner.unwrap() as z.ZodType;
+      return inner instanceof ZodDate;
+    })
+    .map(([key]) => key);
 }
 
 const table = <T>(
@@ -64,7 +79,7 @@ const table = <T>(
   schema: z.ZodType<T>,
   json: string[] = [],
   hasUpdatedAt = true,
-): Table<T> => ({ name, what, schema, json: new Set(json), hasUpdatedAt });
+): Table<T> => ({ name, what, schema, json: new Set(json), dates: new Set(dateKeys(schema)), hasUpdatedAt });
 
 const TENANTS = table('client_accounts', 'tenant', tenantSchema, ['settings']);
 const PAGES = table('facebook_pages', 'Facebook page', facebookPageSchema);
@@ -116,6 +131,23 @@ function fromRow<T>(t: Table<T>, row: Record<string, unknown>): T {
     });
   }
   return parsed.data;
+}
+
+/** A row that came back as JSON (`jsonb_agg`): timestamps arrive as ISO strings. */
+function fromJsonRow<T>(t: Table<T>, row: Record<string, unknown>): T {
+  const revived: Record<string, unknown> = {};
+  for (const [col, value] of Object.entries(row)) {
+    revived[col] = typeof value === 'string' && t.dates.has(property(col)) ? new Date(value) : value;
+  }
+  return fromRow(t, revived);
+}
+
+/** `INSERT INTO <table> (…) VALUES (…)` for a record, its values bound to `p`. */
+function insertSql(t: Table<unknown>, record: Record<string, unknown>, p: Params): string {
+  const entries = Object.entries(record).filter(([, v]) => v !== undefined);
+  const cols = entries.map(([key]) => column(key)).join(', ');
+  const vals = entries.map(([key, value]) => bind(p, t, key, value)).join(', ');
+  return `INSERT INTO ${t.name} (${cols}) VALUES (${vals})`;
 }
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -173,9 +205,14 @@ export function createPostgresStore(db: SqlDatabase, options: PostgresStoreOptio
   const clock = options.clock ?? systemClock;
   const now = () => clock.now();
 
-  async function run(exec: SqlExecutor, text: string, params: unknown[]): Promise<Record<string, unknown>[]> {
+  async function run(
+    exec: SqlExecutor,
+    text: string,
+    params: unknown[],
+    options?: SqlQueryOptions,
+  ): Promise<Record<string, unknown>[]> {
     try {
-      return (await exec.query<Record<string, unknown>>(text, params)).rows;
+      return (await exec.query<Record<string, unknown>>(text, params, options)).rows;
     } catch (error) {
       throw translateConstraintViolation(error, coreConstraints);
     }
@@ -183,10 +220,7 @@ export function createPostgresStore(db: SqlDatabase, options: PostgresStoreOptio
 
   async function insert<T>(t: Table<T>, record: Record<string, unknown>, exec: SqlExecutor = db): Promise<T> {
     const p = paramList();
-    const entries = Object.entries(record).filter(([, v]) => v !== undefined);
-    const cols = entries.map(([key]) => column(key)).join(', ');
-    const vals = entries.map(([key, value]) => bind(p, t as Table<unknown>, key, value)).join(', ');
-    const rows = await run(exec, `INSERT INTO ${t.name} (${cols}) VALUES (${vals}) RETURNING *`, p.values);
+    const rows = await run(exec, `${insertSql(t as Table<unknown>, record, p)} RETURNING *`, p.values);
     return fromRow(t, rows[0]!);
   }
 
@@ -586,6 +620,56 @@ export function createPostgresStore(db: SqlDatabase, options: PostgresStoreOptio
           query,
           { column: 'created_at', key: 'createdAt', order: 'desc' },
         ),
+    },
+
+    outbound: {
+      async context(clientAccountId, key) {
+        const p = paramList();
+        const tenant = p.add(clientAccountId);
+        const match = 'id' in key ? `l.id = ${p.add(key.id)}` : `l.phone = ${p.add(key.phone)}`;
+        // One row whether or not the lead exists: the tenant's numbers ride along as JSON.
+        const rows = await run(
+          db,
+          `SELECT l.*,
+             (SELECT coalesce(jsonb_agg(w ORDER BY w.created_at, w.id), '[]'::jsonb)
+                FROM waba_configurations w WHERE w.client_account_id = ${tenant}) AS tenant_waba_configurations
+             FROM (VALUES (1)) AS one (x)
+             LEFT JOIN leads l ON l.client_account_id = ${tenant} AND ${match}`,
+          p.values,
+          // Two fixed texts on every send: planning them would cost about as much as running them.
+          { prepare: true },
+        );
+        const { tenant_waba_configurations: configs, ...lead } = rows[0]!;
+        return {
+          lead: lead.id === null ? null : fromRow(LEADS, lead),
+          wabaConfigurations: (configs as Record<string, unknown>[]).map((c) => fromJsonRow(WABAS, c)),
+        };
+      },
+      async record(input) {
+        const { message, templateUsage, lastOutboundAt } = parseOutboundRecord(input);
+        const at = now();
+        const p = paramList();
+        // Data-modifying CTEs all run, in one statement: one round trip and one commit for the three rows.
+        const parts = [
+          `message AS (${insertSql(MESSAGES as Table<unknown>, { ...message, createdAt: message.createdAt ?? at }, p)} RETURNING *)`,
+        ];
+        if (lastOutboundAt) {
+          parts.push(
+            `lead AS (UPDATE leads SET last_outbound_at = ${p.add(lastOutboundAt)}, updated_at = ${p.add(at)}
+              WHERE client_account_id = ${p.add(message.clientAccountId)} AND id = ${p.add(message.leadId)})`,
+          );
+        }
+        if (templateUsage) {
+          parts.push(
+            `usage AS (${insertSql(USAGE as Table<unknown>, { ...templateUsage, createdAt: at }, p)})`,
+          );
+        }
+        // A few fixed texts (with or without the lead and usage parts), one per send: keep them prepared.
+        const rows = await run(db, `WITH ${parts.join(',\n')}\nSELECT * FROM message`, p.values, {
+          prepare: true,
+        });
+        return fromRow(MESSAGES, rows[0]!);
+      },
     },
   };
 }

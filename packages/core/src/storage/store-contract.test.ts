@@ -1103,6 +1103,153 @@ export function coreStoreContract(
       });
     });
 
+    describe('outbound (the send path)', () => {
+      const setup = async () => {
+        const [a, b] = await twoTenants();
+        const lead = await store.leads.create({ clientAccountId: a.id, phone: phone(), name: 'Priya' });
+        return { a, b, lead };
+      };
+      const numberOf = (clientAccountId: string, status: 'active' | 'disabled' = 'active') =>
+        store.wabaConfigurations.create({
+          clientAccountId,
+          wabaNumber: phone(),
+          provider: 'cloud_api',
+          credentialsEncrypted: 'sealed',
+          providerConfig: { phoneNumberId: metaId() },
+          status,
+        });
+
+      it("reads the lead by id or phone with the tenant's numbers, never another tenant's", async () => {
+        const { a, b, lead } = await setup();
+        const first = await numberOf(a.id);
+        clock.advance(1);
+        const second = await numberOf(a.id, 'disabled');
+        await numberOf(b.id);
+        const byId = await store.outbound.context(a.id, { id: lead.id });
+        expect(byId.lead).toEqual(await store.leads.get(a.id, lead.id));
+        expect(byId.wabaConfigurations).toEqual([first, second]);
+        expect(byId.wabaConfigurations).toEqual(await store.wabaConfigurations.list(a.id));
+        expect((await store.outbound.context(a.id, { phone: lead.phone! })).lead).toEqual(byId.lead);
+        const fromB = await store.outbound.context(b.id, { id: lead.id });
+        expect(fromB.lead).toBeNull();
+        expect(fromB.wabaConfigurations.map((c) => c.clientAccountId)).toEqual([b.id]);
+        const none = await store.outbound.context(a.id, { phone: phone() });
+        expect(none).toEqual({ lead: null, wabaConfigurations: [first, second] });
+        expect(await store.outbound.context((await tenant()).id, { id: lead.id })).toEqual({
+          lead: null,
+          wabaConfigurations: [],
+        });
+      });
+
+      it('stores the message, the lead’s lastOutboundAt and the usage line in one write', async () => {
+        const { a, lead } = await setup();
+        clock.advance(1_000);
+        const sentAt = clock.now();
+        const message = await store.outbound.record({
+          message: {
+            clientAccountId: a.id,
+            leadId: lead.id,
+            direction: 'outbound',
+            kind: 'template',
+            body: 'Hi Priya',
+            payload: { message: { type: 'template', name: 'welcome' } },
+            status: 'queued',
+            provider: 'cloud_api',
+            providerMessageId: `wamid.${unique()}`,
+            templateName: 'welcome',
+          },
+          lastOutboundAt: sentAt,
+          templateUsage: {
+            templateName: 'welcome',
+            language: 'en',
+            category: 'UTILITY',
+            phoneNumber: lead.phone!,
+            leadId: lead.id,
+            status: 'sent',
+            pricingCategory: 'utility',
+            billable: false,
+          },
+        });
+        expect(message).toMatchObject({
+          body: 'Hi Priya',
+          status: 'queued',
+          statusAt: null,
+          createdAt: sentAt,
+        });
+        expect(await store.messages.get(a.id, message.id)).toEqual(message);
+        const stored = (await store.leads.get(a.id, lead.id))!;
+        expect(stored.lastOutboundAt).toEqual(sentAt);
+        expect(stored.updatedAt).toEqual(sentAt);
+        expect(stored.name).toBe('Priya');
+        const usage = (await store.templateUsage.list(a.id, { leadId: lead.id })).items;
+        expect(usage).toHaveLength(1);
+        expect(usage[0]).toMatchObject({
+          clientAccountId: a.id,
+          templateName: 'welcome',
+          status: 'sent',
+          billable: false,
+          createdAt: sentAt,
+        });
+
+        // Without lastOutboundAt or usage: only the message.
+        clock.advance(1);
+        const failed = await store.outbound.record({
+          message: {
+            clientAccountId: a.id,
+            leadId: lead.id,
+            direction: 'outbound',
+            kind: 'text',
+            status: 'failed',
+            errorCode: 'timeout',
+          },
+        });
+        expect(failed).toMatchObject({ status: 'failed', errorCode: 'timeout', payload: {} });
+        expect((await store.leads.get(a.id, lead.id))!.lastOutboundAt).toEqual(sentAt);
+        expect((await store.templateUsage.list(a.id)).items).toHaveLength(1);
+      });
+
+      it("writes nothing when a part is refused, and never another tenant's lead", async () => {
+        const { a, b, lead } = await setup();
+        const before = (await store.leads.get(a.id, lead.id))!;
+        const base = {
+          clientAccountId: a.id,
+          leadId: lead.id,
+          direction: 'outbound' as const,
+          kind: 'template',
+          status: 'queued' as const,
+        };
+        // The usage line names an agent the tenant does not have: the message is not kept either.
+        await expect(
+          store.outbound.record({
+            message: base,
+            lastOutboundAt: clock.now(),
+            templateUsage: {
+              templateName: 'welcome',
+              phoneNumber: lead.phone!,
+              agentId: 'no-such-agent',
+              status: 'sent',
+            },
+          }),
+        ).rejects.toMatchObject({ code: 'agent_not_found' });
+        expect((await store.messages.listByLead(a.id, lead.id)).items).toEqual([]);
+        expect((await store.templateUsage.list(a.id)).items).toEqual([]);
+        expect(await store.leads.get(a.id, lead.id)).toEqual(before);
+        // The usage line always takes the message's tenant; a message for B's tenant cannot reach A's lead.
+        await expect(
+          store.outbound.record({
+            message: { ...base, clientAccountId: b.id },
+            lastOutboundAt: clock.now(),
+            templateUsage: { templateName: 'welcome', phoneNumber: lead.phone!, status: 'sent' },
+          }),
+        ).rejects.toMatchObject({ code: 'lead_not_found' });
+        expect(await store.leads.get(a.id, lead.id)).toEqual(before);
+        expect((await store.templateUsage.list(b.id)).items).toEqual([]);
+        await expect(
+          store.outbound.record({ message: { ...base, status: 'nope' as 'queued' } }),
+        ).rejects.toBeInstanceOf(ValidationError);
+      });
+    });
+
     it("tenant B never sees tenant A's rows through any method", async () => {
       const [a, b] = await twoTenants();
       const { page, waba, bot, agent, lead, message, appointment } = await populate(a);

@@ -1,4 +1,10 @@
-import { coreMigrations, createPostgresStore, migrate, type SqlDatabase } from '@leadrelay/core';
+import {
+  coreMigrations,
+  createPostgresStore,
+  createTenantRegistry,
+  migrate,
+  type SqlDatabase,
+} from '@leadrelay/core';
 import { postgresTestDatabase } from '@leadrelay/core/testing';
 import { delay, HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
@@ -66,5 +72,90 @@ describe.skipIf(!factory)('idempotency under concurrency on real Postgres', () =
     expect(conversation.items.filter((m) => m.direction === 'outbound')).toHaveLength(1);
     const { rows } = await db.query<{ status: string }>('SELECT status FROM waba_send_ledger');
     expect(rows).toEqual([{ status: 'completed' }]);
+  });
+
+  it('a template send with a key is 4 statements: the claim, committed before the provider call, reads the template', async () => {
+    const statements: string[] = [];
+    const counted: SqlDatabase = {
+      ...db,
+      query: (text, params, options) => {
+        statements.push(text);
+        return db.query(text, params, options);
+      },
+      transaction: (fn) => {
+        statements.push('BEGIN');
+        return db.transaction(fn);
+      },
+    };
+    const store = createPostgresStore(counted);
+    const h = await createHarness({
+      provider: 'cloud_api',
+      store,
+      seed: {
+        tenant: { name: 'Counted Realty' },
+        wabaNumber: '+919000000002',
+        phoneNumberId: '106540352242923',
+      },
+    });
+    // As a server runs it: the registry caches the tenant (the harness's registry does not).
+    const client = createWabaClient({
+      store,
+      registry: createTenantRegistry({ store, secretBox: h.secretBox }),
+      clock: h.clock,
+      db: createPostgresWabaStore(counted),
+      providers: [createCloudApiProvider({ baseUrl: GRAPH_BASE })],
+    });
+    await client.templates.upsert({
+      clientAccountId: h.tenant.id,
+      name: 'viewing_reminder',
+      language: 'en',
+      category: 'UTILITY',
+      bodyText: 'Hi {{1}}, your viewing is on {{2}}.',
+    });
+    const lead = await leadWrote(h, '+919845012346', 1);
+    const ledgerSeen: string[][] = [];
+    server.use(
+      http.post(`${GRAPH_BASE}/:version/:id/messages`, async () => {
+        // Another connection sees the claim: it was committed before this call.
+        const { rows } = await db.query<{ entry: string }>(
+          `SELECT idempotency_key || ' ' || status AS entry FROM waba_send_ledger
+            WHERE client_account_id = $1 ORDER BY idempotency_key`,
+          [h.tenant.id],
+        );
+        ledgerSeen.push(rows.map((r) => r.entry));
+        return HttpResponse.json({
+          messaging_product: 'whatsapp',
+          messages: [{ id: `wamid.T${ledgerSeen.length}` }],
+        });
+      }),
+    );
+    const send = (key: string, name = 'viewing_reminder') =>
+      client.send({
+        tenant: h.tenant.id,
+        to: '+919845012346',
+        leadId: lead.id,
+        message: { type: 'template', name, parameters: { body: ['Priya', 'Saturday 10:00'] } },
+        idempotencyKey: key,
+      });
+    await send('warm');
+    statements.length = 0;
+    const result = await send('counted');
+    expect(statements.map((text) => /^\s*(WITH|SELECT|UPDATE)/.exec(text)?.[1])).toEqual([
+      'WITH', // claim + template
+      'SELECT', // lead + the tenant's numbers
+      'WITH', // message + lastOutboundAt + usage line
+      'UPDATE', // ledger completed
+    ]);
+    expect(ledgerSeen).toEqual([['warm in_flight'], ['counted in_flight', 'warm completed']]);
+    expect(await store.templateUsage.list(h.tenant.id)).toMatchObject({
+      items: [{ providerMessageId: result.providerMessageId, status: 'sent' }, { status: 'sent' }],
+    });
+    expect((await store.leads.get(h.tenant.id, lead.id))?.lastOutboundAt).toEqual(h.clock.now());
+
+    // A template the claim did not find: nothing is sent and the key is released for a later try.
+    await expect(send('missing', 'no_such_template')).rejects.toMatchObject({ code: 'template_not_found' });
+    expect(ledgerSeen).toHaveLength(2);
+    const { rows } = await db.query('SELECT 1 FROM waba_send_ledger WHERE idempotency_key = $1', ['missing']);
+    expect(rows).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { type Clock, ConflictError, type Logger, ProviderError } from '@leadrelay/core';
 import type { SendResult } from '../send/send-types.js';
-import type { SendLedger } from '../store/waba-store.js';
+import type { LedgerClaimInput, SendLedger } from '../store/waba-store.js';
+import type { WabaTemplate } from '../templates/template.js';
 
 export interface IdempotentSendOptions {
   ledger: SendLedger;
@@ -13,6 +14,8 @@ export interface IdempotentSendOptions {
   /** How long a concurrent duplicate waits for the first send before giving up (`send_in_progress`). */
   waitTimeoutMs: number;
   logger: Logger;
+  /** A template the send needs: read in the claim's round trip and handed to `send`. */
+  readTemplate?: LedgerClaimInput['readTemplate'];
 }
 
 /** What the send reports back so a failure can be classified. */
@@ -50,7 +53,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export async function idempotentSend(
   options: IdempotentSendOptions,
-  send: (progress: SendProgress) => Promise<SendResult>,
+  send: (progress: SendProgress, claimed: { template?: WabaTemplate | null }) => Promise<SendResult>,
 ): Promise<SendResult> {
   const { ledger, clientAccountId, idempotencyKey } = options;
   const deadline = performance.now() + options.waitTimeoutMs;
@@ -62,13 +65,14 @@ export async function idempotentSend(
       requestHash: options.requestHash,
       now: options.clock.now(),
       leaseMs: options.leaseMs,
+      ...(options.readTemplate ? { readTemplate: options.readTemplate } : {}),
     });
     switch (claim.state) {
       case 'claimed': {
         const progress: SendProgress = { providerCalled: false };
         let result: SendResult;
         try {
-          result = await send(progress);
+          result = await send(progress, claim);
         } catch (error) {
           const maybeSent = progress.providerCalled && isAmbiguousFailure(error);
           await (maybeSent

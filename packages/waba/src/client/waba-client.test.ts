@@ -2,6 +2,7 @@ import {
   ConflictError,
   isLeadRelayError,
   NotFoundError,
+  noopLogger,
   PolicyError,
   ProviderError,
   ValidationError,
@@ -192,6 +193,40 @@ describe('WabaClient.send (Gupshup tenant)', () => {
         billable: true,
       }),
     ]);
+  });
+
+  it('a usage line the store refuses does not fail a sent template: the message is kept, the failure logged', async () => {
+    const gupshup = mock('gupshup');
+    const errors: string[] = [];
+    const logged = await createHarness({
+      provider: 'gupshup',
+      client: { logger: { ...noopLogger, error: (_obj, msg) => errors.push(msg ?? '') } },
+    });
+    await registerTemplates(logged);
+    const request = {
+      tenant: logged.tenant.id,
+      to: PRIYA,
+      message: {
+        type: 'template' as const,
+        name: 'welcome_lead',
+        parameters: { body: ['Priya', 'Baner'] },
+      },
+      // The usage log refers to agents: an id the tenant does not have is refused there.
+      context: { agentId: 'no-such-agent' },
+      idempotencyKey: 'usage-refused',
+    };
+    const result = await logged.client.send(request);
+    expect(gupshup.sends).toHaveLength(1);
+    expect(await logged.store.messages.get(logged.tenant.id, result.messageId)).toMatchObject({
+      status: 'queued',
+      providerMessageId: result.providerMessageId,
+    });
+    const lead = await logged.store.leads.getByPhone(logged.tenant.id, PRIYA);
+    expect(lead?.lastOutboundAt).toEqual(logged.clock.now());
+    expect((await logged.store.templateUsage.list(logged.tenant.id)).items).toEqual([]);
+    expect(errors).toEqual(['could not record template usage']);
+    expect(await logged.client.send(request)).toEqual({ ...result, deduplicated: true });
+    expect(gupshup.sends).toHaveLength(1);
   });
 
   it('checks template parameters before any HTTP call and logs the refusal', async () => {

@@ -8,6 +8,7 @@ import {
   type InboxStatus,
   type Lead,
   type Logger,
+  type Message,
   NotFoundError,
   noopLogger,
   PolicyError,
@@ -38,7 +39,11 @@ import type { WabaStore } from '../store/waba-store.js';
 import { renderResolvedTemplate } from '../templates/render-template.js';
 import type { WabaTemplate } from '../templates/template.js';
 import { resolveTemplateParameters } from '../templates/template-parameters.js';
-import { createTemplateRegistry, type TemplateRegistry } from '../templates/template-registry.js';
+import {
+  createTemplateRegistry,
+  type TemplateRegistry,
+  templateNotFound,
+} from '../templates/template-registry.js';
 import type { ClientContext } from './client-context.js';
 import { idempotentSend, type SendProgress } from './idempotent-send.js';
 import { updateLeadWabaState } from './lead-waba-state.js';
@@ -277,9 +282,11 @@ export function createWabaClient(options: WabaClientOptions): WabaClient {
     }
   }
 
-  async function resolveLead(tenant: Tenant, to: string, leadId: string | undefined): Promise<Lead> {
+  /** The lead and the tenant's numbers, read together; a first message to a phone creates its lead. */
+  async function resolveLead(tenant: Tenant, to: string, leadId: string | undefined) {
+    const context = await store.outbound.context(tenant.id, leadId ? { id: leadId } : { phone: to });
+    const lead = context.lead;
     if (leadId) {
-      const lead = await store.leads.get(tenant.id, leadId);
       if (!lead) throw new NotFoundError('Lead not found', { code: 'lead_not_found', details: { leadId } });
       if (lead.phone !== null && lead.phone !== to) {
         throw new ValidationError('The lead has another phone number than `to`', {
@@ -287,17 +294,19 @@ export function createWabaClient(options: WabaClientOptions): WabaClient {
           details: { leadId },
         });
       }
-      return lead;
     }
-    return (
-      (await store.leads.getByPhone(tenant.id, to)) ??
-      (await store.leads.upsertByPhone({ clientAccountId: tenant.id, phone: to, source: 'WA Direct' })).lead
-    );
+    return {
+      lead:
+        lead ??
+        (await store.leads.upsertByPhone({ clientAccountId: tenant.id, phone: to, source: 'WA Direct' }))
+          .lead,
+      wabaConfigurations: context.wabaConfigurations,
+    };
   }
 
-  async function resolveWaba(tenant: Tenant, lead: Lead): Promise<WabaConfiguration> {
-    const configs = (await store.wabaConfigurations.list(tenant.id)).filter((c) => c.status === 'active');
-    const chosen = configs.find((c) => c.id === lead.wabaConfigurationId) ?? configs[0];
+  function chooseWaba(tenant: Tenant, lead: Lead, configurations: WabaConfiguration[]): WabaConfiguration {
+    const active = configurations.filter((c) => c.status === 'active');
+    const chosen = active.find((c) => c.id === lead.wabaConfigurationId) ?? active[0];
     if (!chosen) {
       throw new NotFoundError('The tenant has no active WhatsApp number', {
         code: 'waba_not_configured',
@@ -346,11 +355,13 @@ export function createWabaClient(options: WabaClientOptions): WabaClient {
     to: string,
     request: SendRequest,
     progress: SendProgress,
+    /** The template as the ledger claim read it; `undefined` when it was not read there. */
+    claimedTemplate?: WabaTemplate | null,
   ): Promise<SendResult> {
     const now = clock.now();
     const message = request.message;
-    const lead = await resolveLead(tenant, to, request.leadId);
-    const waba = await resolveWaba(tenant, lead);
+    const { lead, wabaConfigurations } = await resolveLead(tenant, to, request.leadId);
+    const waba = chooseWaba(tenant, lead, wabaConfigurations);
     const provider = providers.get(waba.provider);
     if (!provider) {
       throw new ValidationError(`No provider "${waba.provider}" is configured`, {
@@ -360,7 +371,7 @@ export function createWabaClient(options: WabaClientOptions): WabaClient {
     }
     const agentId = typeof request.context?.agentId === 'string' ? request.context.agentId : null;
     let template: WabaTemplate | null = null;
-    const usage = async (
+    const usageLine = (
       status: 'sent' | 'failed' | 'refused',
       extra: {
         providerMessageId?: string;
@@ -368,27 +379,31 @@ export function createWabaClient(options: WabaClientOptions): WabaClient {
         pricingCategory?: string | null;
         billable?: boolean | null;
       },
-    ) => {
-      if (message.type !== 'template') return;
+    ) =>
+      message.type !== 'template'
+        ? undefined
+        : {
+            templateName: message.name,
+            language: template?.language ?? message.language ?? null,
+            category: template?.category ?? null,
+            phoneNumber: to,
+            leadId: lead.id,
+            agentId,
+            status,
+            providerMessageId: extra.providerMessageId ?? null,
+            errorCode: extra.errorCode?.slice(0, 100) ?? null,
+            pricingCategory: extra.pricingCategory ?? null,
+            billable: extra.billable ?? null,
+          };
+    const usage = async (status: 'sent' | 'failed' | 'refused', extra: Parameters<typeof usageLine>[1]) => {
+      const line = usageLine(status, extra);
+      if (!line) return;
       try {
-        await store.templateUsage.record({
-          clientAccountId: tenant.id,
-          templateName: message.name,
-          language: template?.language ?? message.language ?? null,
-          category: template?.category ?? null,
-          phoneNumber: to,
-          leadId: lead.id,
-          agentId,
-          status,
-          providerMessageId: extra.providerMessageId ?? null,
-          errorCode: extra.errorCode?.slice(0, 100) ?? null,
-          pricingCategory: extra.pricingCategory ?? null,
-          billable: extra.billable ?? null,
-        });
+        await store.templateUsage.record({ clientAccountId: tenant.id, ...line });
       } catch (error) {
         // The send's outcome matters more than its usage line: log and go on.
         logger.error(
-          { err: error, tenant: tenant.id, template: message.name },
+          { err: error, tenant: tenant.id, template: line.templateName },
           'could not record template usage',
         );
       }
@@ -398,7 +413,13 @@ export function createWabaClient(options: WabaClientOptions): WabaClient {
     let body: string | null;
     try {
       if (message.type === 'template') {
-        template = await templates.require(tenant.id, message.name, message.language);
+        if (claimedTemplate === undefined) {
+          template = await templates.require(tenant.id, message.name, message.language);
+        } else if (claimedTemplate === null) {
+          throw templateNotFound(message.name, message.language);
+        } else {
+          template = claimedTemplate;
+        }
       }
       ({ providerMessage, body } = prepare(message, template));
     } catch (error) {
@@ -465,11 +486,33 @@ export function createWabaClient(options: WabaClientOptions): WabaClient {
       throw error;
     }
 
-    const saved = await store.messages.create({
-      ...stored,
-      status: 'queued',
+    const sentMessage = { ...stored, status: 'queued' as const, providerMessageId: sent.providerMessageId };
+    // The entry point's state is a read-modify-write of the lead: it takes its own statements below.
+    const lastOutboundAt = decision.opensFreeEntryPoint ? {} : { lastOutboundAt: now };
+    const sentUsage = usageLine('sent', {
       providerMessageId: sent.providerMessageId,
+      pricingCategory: decision.pricingCategory,
+      billable: decision.billable,
     });
+    let saved: Message;
+    try {
+      saved = await store.outbound.record({
+        message: sentMessage,
+        ...lastOutboundAt,
+        ...(sentUsage ? { templateUsage: sentUsage } : {}),
+      });
+    } catch (error) {
+      if (!sentUsage) throw error;
+      // The usage line may be what was refused (an agent id the tenant does not have): the message
+      // is stored without it and the usage line alone is logged, as its failure never fails a send.
+      // Had the first write landed after all, the provider id's unique key refuses this one.
+      saved = await store.outbound.record({ message: sentMessage, ...lastOutboundAt });
+      await usage('sent', {
+        providerMessageId: sent.providerMessageId,
+        pricingCategory: decision.pricingCategory,
+        billable: decision.billable,
+      });
+    }
     if (decision.opensFreeEntryPoint) {
       await updateLeadWabaState(
         store,
@@ -481,14 +524,7 @@ export function createWabaClient(options: WabaClientOptions): WabaClient {
             : state,
         { lastOutboundAt: now },
       );
-    } else {
-      await store.leads.update(tenant.id, lead.id, { lastOutboundAt: now });
     }
-    await usage('sent', {
-      providerMessageId: sent.providerMessageId,
-      pricingCategory: decision.pricingCategory,
-      billable: decision.billable,
-    });
     logger.info(
       {
         tenant: tenant.id,
@@ -517,6 +553,7 @@ export function createWabaClient(options: WabaClientOptions): WabaClient {
     const tenant = await registry.get(parsed.tenant);
     const to = await recipient(tenant, parsed.to);
     if (!parsed.idempotencyKey) return perform(tenant, to, parsed, { providerCalled: false });
+    const message = parsed.message;
     return idempotentSend(
       {
         ledger: wabaStore.sendLedger,
@@ -532,8 +569,13 @@ export function createWabaClient(options: WabaClientOptions): WabaClient {
         leaseMs,
         waitTimeoutMs,
         logger,
+        // Only this client's own registry reads from the ledger's store; a registry given in
+        // the options is asked itself.
+        ...(message.type === 'template' && !options.templates
+          ? { readTemplate: { name: message.name, language: message.language } }
+          : {}),
       },
-      (progress) => perform(tenant, to, parsed, progress),
+      (progress, claimed) => perform(tenant, to, parsed, progress, claimed.template),
     );
   }
 

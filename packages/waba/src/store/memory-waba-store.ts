@@ -39,45 +39,47 @@ export function createMemoryWabaStore(options: MemoryWabaStoreOptions = {}): Wab
       .filter((t) => t.clientAccountId === clientAccountId)
       .sort((a, b) => compare(a.name, b.name) || compare(a.language, b.language));
 
-  return {
-    templates: {
-      async upsert(input) {
-        const parsed = parseOrThrow(wabaTemplateInputSchema, input, 'template');
-        templateParameterSpec(parsed);
-        const id = key(parsed.clientAccountId, parsed.name, parsed.language);
-        const existing = templates.get(id);
-        const at = clock.now();
-        const template: WabaTemplate = {
-          ...copy(parsed),
-          id: existing?.id ?? crypto.randomUUID(),
-          createdAt: existing?.createdAt ?? at,
-          updatedAt: at,
-        };
-        templates.set(id, template);
-        return copy(template);
-      },
-      async get(clientAccountId, name, language) {
-        if (language !== undefined) {
-          const found = templates.get(key(clientAccountId, name, language));
-          return found ? copy(found) : null;
-        }
-        const found = tenantTemplates(clientAccountId).find((t) => t.name === name);
-        return found ? copy(found) : null;
-      },
-      async list(clientAccountId, query = {}) {
-        return tenantTemplates(clientAccountId)
-          .filter(
-            (t) =>
-              (!query.status || t.status === query.status) &&
-              (!query.category || t.category === query.category) &&
-              (!query.name || t.name === query.name),
-          )
-          .map(copy);
-      },
-      async delete(clientAccountId, name, language) {
-        return templates.delete(key(clientAccountId, name, language));
-      },
+  const templateRepository: WabaStore['templates'] = {
+    async upsert(input) {
+      const parsed = parseOrThrow(wabaTemplateInputSchema, input, 'template');
+      templateParameterSpec(parsed);
+      const id = key(parsed.clientAccountId, parsed.name, parsed.language);
+      const existing = templates.get(id);
+      const at = clock.now();
+      const template: WabaTemplate = {
+        ...copy(parsed),
+        id: existing?.id ?? crypto.randomUUID(),
+        createdAt: existing?.createdAt ?? at,
+        updatedAt: at,
+      };
+      templates.set(id, template);
+      return copy(template);
     },
+    async get(clientAccountId, name, language) {
+      if (language !== undefined) {
+        const found = templates.get(key(clientAccountId, name, language));
+        return found ? copy(found) : null;
+      }
+      const found = tenantTemplates(clientAccountId).find((t) => t.name === name);
+      return found ? copy(found) : null;
+    },
+    async list(clientAccountId, query = {}) {
+      return tenantTemplates(clientAccountId)
+        .filter(
+          (t) =>
+            (!query.status || t.status === query.status) &&
+            (!query.category || t.category === query.category) &&
+            (!query.name || t.name === query.name),
+        )
+        .map(copy);
+    },
+    async delete(clientAccountId, name, language) {
+      return templates.delete(key(clientAccountId, name, language));
+    },
+  };
+
+  return {
+    templates: templateRepository,
 
     sendLedger: {
       async claim(input): Promise<LedgerClaim> {
@@ -91,7 +93,12 @@ export function createMemoryWabaStore(options: MemoryWabaStoreOptions = {}): Wab
             claimedAt: input.now,
             leaseExpiresAt: new Date(input.now.getTime() + input.leaseMs),
           });
-          return { state: 'claimed' };
+          if (!input.readTemplate) return { state: 'claimed' };
+          const { name, language } = input.readTemplate;
+          return {
+            state: 'claimed',
+            template: await templateRepository.get(input.clientAccountId, name, language),
+          };
         }
         if (row.requestHash !== input.requestHash) return { state: 'conflict' };
         if (row.status === 'completed') return { state: 'completed', result: copy(row.result!) };

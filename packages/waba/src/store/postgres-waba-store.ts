@@ -32,6 +32,12 @@ interface LedgerRow {
 const TEMPLATE_COLUMNS = `id, client_account_id, name, language, category, status, header, body_text, footer_text,
   buttons, provider_template_id, created_at, updated_at`;
 
+/** `templates.get`'s lookup, its parameters at the given positions (a null name matches nothing). */
+const selectTemplateSql = (tenant: string, name: string, language: string) =>
+  `SELECT ${TEMPLATE_COLUMNS} FROM waba_templates
+    WHERE client_account_id = ${tenant} AND name = ${name}::text AND (${language}::text IS NULL OR language = ${language})
+    ORDER BY language COLLATE "C" LIMIT 1`;
+
 function toTemplate(row: TemplateRow): WabaTemplate {
   // Stored JSON is untrusted input too: parse it back into the typed record.
   return parseOrThrow(
@@ -71,21 +77,34 @@ const json = (value: unknown) => (value === null || value === undefined ? null :
 export function createPostgresWabaStore(db: SqlDatabase): WabaStore {
   const claim = async (input: LedgerClaimInput): Promise<LedgerClaim> => {
     for (;;) {
-      const inserted = await db.query(
-        `INSERT INTO waba_send_ledger
-           (client_account_id, idempotency_key, request_hash, status, claimed_at, lease_expires_at)
-         VALUES ($1, $2, $3, 'in_flight', $4, $5)
-         ON CONFLICT (client_account_id, idempotency_key) DO NOTHING
-         RETURNING 1`,
+      const template = input.readTemplate;
+      const { rows: claimed } = await db.query<{ claimed: boolean; template: TemplateRow | null }>(
+        `WITH claimed AS (
+           INSERT INTO waba_send_ledger
+             (client_account_id, idempotency_key, request_hash, status, claimed_at, lease_expires_at)
+           VALUES ($1, $2, $3, 'in_flight', $4, $5)
+           ON CONFLICT (client_account_id, idempotency_key) DO NOTHING
+           RETURNING 1
+         )
+         SELECT EXISTS (SELECT 1 FROM claimed) AS claimed,
+           (SELECT to_jsonb(t) FROM (${selectTemplateSql('$1', '$6', '$7')}) t) AS template`,
         [
           input.clientAccountId,
           input.idempotencyKey,
           input.requestHash,
           input.now,
           new Date(input.now.getTime() + input.leaseMs),
+          template?.name ?? null,
+          template?.language ?? null,
         ],
+        // Once per send: planning it each time would cost about as much as running it.
+        { prepare: true },
       );
-      if (inserted.rowCount > 0) return { state: 'claimed' };
+      if (claimed[0]!.claimed) {
+        if (!template) return { state: 'claimed' };
+        const row = claimed[0]!.template;
+        return { state: 'claimed', template: row ? toTemplate(row) : null };
+      }
       // The row exists. An expired lease turns into `unknown` exactly once, in the statement that reads it.
       const { rows } = await db.query<LedgerRow>(
         `WITH expired AS (
@@ -148,12 +167,11 @@ export function createPostgresWabaStore(db: SqlDatabase): WabaStore {
         return toTemplate(rows[0]!);
       },
       async get(clientAccountId, name, language) {
-        const { rows } = await db.query<TemplateRow>(
-          `SELECT ${TEMPLATE_COLUMNS} FROM waba_templates
-            WHERE client_account_id = $1 AND name = $2 AND ($3::text IS NULL OR language = $3)
-            ORDER BY language COLLATE "C" LIMIT 1`,
-          [clientAccountId, name, language ?? null],
-        );
+        const { rows } = await db.query<TemplateRow>(selectTemplateSql('$1', '$2', '$3'), [
+          clientAccountId,
+          name,
+          language ?? null,
+        ]);
         return rows[0] ? toTemplate(rows[0]) : null;
       },
       async list(clientAccountId, query = {}) {
@@ -184,6 +202,7 @@ export function createPostgresWabaStore(db: SqlDatabase): WabaStore {
           `UPDATE waba_send_ledger SET status = 'completed', result = $3::jsonb, completed_at = now()
             WHERE client_account_id = $1 AND idempotency_key = $2`,
           [clientAccountId, idempotencyKey, JSON.stringify(result)],
+          { prepare: true },
         );
       },
       async release(clientAccountId, idempotencyKey) {

@@ -246,6 +246,44 @@ for (const harness of harnesses) {
         expect((await claim('k1')).state).toBe('completed');
       });
 
+      it("reads a template in the claim's round trip, as templates.get would, only for the claimant", async () => {
+        await store.templates.upsert({
+          clientAccountId: T1,
+          name: 'claim_template',
+          language: 'hi',
+          category: 'UTILITY',
+          bodyText: 'Namaste {{1}}',
+        });
+        const claimWith = (key: string, readTemplate: { name: string; language?: string }, tenant = T1) =>
+          store.sendLedger.claim({
+            clientAccountId: tenant,
+            idempotencyKey: key,
+            requestHash: 'h1',
+            now: at('2026-11-25T10:00:00Z'),
+            leaseMs: 60_000,
+            readTemplate,
+          });
+        const expected = await store.templates.get(T1, 'claim_template');
+        expect(await claimWith('t1', { name: 'claim_template' })).toEqual({
+          state: 'claimed',
+          template: expected,
+        });
+        expect(await claimWith('t2', { name: 'claim_template', language: 'hi' })).toEqual({
+          state: 'claimed',
+          template: expected,
+        });
+        expect(await claimWith('t3', { name: 'claim_template', language: 'en' })).toEqual({
+          state: 'claimed',
+          template: null,
+        });
+        // Another tenant's template is never read; a repeat of a claimed key answers as before.
+        expect(await claimWith('t1', { name: 'claim_template' }, T2)).toEqual({
+          state: 'claimed',
+          template: null,
+        });
+        expect((await claimWith('t1', { name: 'claim_template' })).state).toBe('in_flight');
+      });
+
       it('purges completed and unknown entries claimed before a date, never an in-flight one', async () => {
         expect(await claim('p1', '2026-10-01T10:00:00Z', 'h1', T2)).toEqual({ state: 'claimed' });
         await store.sendLedger.complete(T2, 'p1', result('mp1'));

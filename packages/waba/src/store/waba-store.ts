@@ -31,8 +31,11 @@ export interface TemplateRepository {
 
 /** The outcome of claiming an idempotency key. */
 export type LedgerClaim =
-  /** The caller owns the key now: send, then `complete` or `release`. */
-  | { state: 'claimed' }
+  /**
+   * The caller owns the key now: send, then `complete` or `release`.
+   * `template` answers the input's `readTemplate` (`null`: no such template).
+   */
+  | { state: 'claimed'; template?: WabaTemplate | null }
   /** Sent before: here is what it answered. */
   | { state: 'completed'; result: SendResult }
   /** Another caller is sending right now. */
@@ -50,6 +53,11 @@ export interface LedgerClaimInput {
   now: Date;
   /** How long a claim stays in flight before it is considered failed (outcome unknown). */
   leaseMs: number;
+  /**
+   * Also reads this template (as `templates.get` does) in the claim's round
+   * trip: a template send needs it next, and the answer saves a query.
+   */
+  readTemplate?: { name: string; language?: string | undefined };
 }
 
 export interface SendLedger {

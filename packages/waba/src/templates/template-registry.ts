@@ -17,6 +17,14 @@ export interface TemplateRegistry extends TemplateRepository {
   ): Promise<string>;
 }
 
+/** The NotFoundError `template_not_found` naming the template (and language, when one was asked for). */
+export function templateNotFound(name: string, language?: string): NotFoundError {
+  return new NotFoundError(`Template "${name}"${language ? ` (${language})` : ''} is not registered`, {
+    code: 'template_not_found',
+    details: { template: name, ...(language ? { language } : {}) },
+  });
+}
+
 /**
  * @example
  * const templates = createTemplateRegistry(wabaStore.templates);
@@ -32,12 +40,7 @@ export function createTemplateRegistry(repository: TemplateRepository): Template
     delete: (clientAccountId, name, language) => repository.delete(clientAccountId, name, language),
     async require(clientAccountId, name, language) {
       const template = await repository.get(clientAccountId, name, language);
-      if (!template) {
-        throw new NotFoundError(`Template "${name}"${language ? ` (${language})` : ''} is not registered`, {
-          code: 'template_not_found',
-          details: { template: name, ...(language ? { language } : {}) },
-        });
-      }
+      if (!template) throw templateNotFound(name, language);
       return template;
     },
     async render(clientAccountId, name, params, language) {
