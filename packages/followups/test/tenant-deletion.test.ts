@@ -167,6 +167,16 @@ for (const factory of testDatabases()) {
         now: T0,
         leaseMs: 60_000,
       });
+      // The sending number's rate-limit bucket.
+      await wabaStore.rateLimits!.take({
+        clientAccountId: t,
+        number: waba.wabaNumber,
+        want: 1,
+        messagesPerSecond: 80,
+        burst: 80,
+        windowLimit: 80,
+        windowMs: 1000,
+      });
       // An inbound webhook event, in core's durable inbox.
       await wabaStore.inbox.record(
         [
