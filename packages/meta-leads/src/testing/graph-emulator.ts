@@ -242,6 +242,7 @@ export async function startGraphEmulator(options: GraphEmulatorOptions = {}): Pr
 
   const server: EmulatorServer = await startEmulatorServer({
     emulation: 'graph',
+    failures: Object.keys(FAILURES),
     handle,
     ...(options.port !== undefined ? { port: options.port } : {}),
     ...(options.host !== undefined ? { host: options.host } : {}),
@@ -276,12 +277,7 @@ export async function startGraphEmulator(options: GraphEmulatorOptions = {}): Pr
     expireToken(token) {
       expired.add(token);
     },
-    failNext(fault) {
-      if (fault.failure !== undefined && !Object.hasOwn(FAILURES, fault.failure)) {
-        throw new TypeError(`Unknown failure "${fault.failure}"`);
-      }
-      server.failNext(fault);
-    },
+    failNext: (fault) => server.failNext(fault),
     clearFaults: () => server.clearFaults(),
     reset() {
       requests.length = 0;

@@ -34,6 +34,8 @@ export interface EmulatorServerOptions {
   logger?: Logger;
   /** Delay before every answer, in ms. */
   delayMs?: number;
+  /** The `failure` names `handle` answers; `failNext` refuses any other. */
+  failures: readonly string[];
   /**
    * Records the request and answers it. A request that is dropped is
    * answered too (and the answer thrown away), so it is recorded all the same.
@@ -142,6 +144,9 @@ export async function startEmulatorServer(options: EmulatorServerOptions): Promi
       const kinds = [fault.failure !== undefined, fault.status !== undefined, fault.drop === true];
       if (kinds.filter(Boolean).length > 1) {
         throw new TypeError('A fault is one of failure, status or drop (delayMs goes with any)');
+      }
+      if (fault.failure !== undefined && !options.failures.includes(fault.failure)) {
+        throw new TypeError(`Unknown failure "${fault.failure}"`);
       }
       faults.push({ fault, left: fault.count ?? 1 });
     },

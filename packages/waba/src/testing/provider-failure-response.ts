@@ -101,7 +101,5 @@ export function providerFailureResponse(
   return Response.json(cloudApiErrorBody(code, message), { status, headers });
 }
 
-/** Whether `name` is one of the failures above. */
-export function isMockFailure(name: string): name is MockFailure {
-  return Object.hasOwn(GUPSHUP_FAILURES, name);
-}
+/** Every `MockFailure` name. */
+export const MOCK_FAILURES = Object.keys(GUPSHUP_FAILURES) as readonly MockFailure[];

@@ -7,7 +7,7 @@ import {
   postCallback,
   startEmulatorServer,
 } from './emulator-server.js';
-import { isMockFailure, type MockFailure, providerFailureResponse } from './provider-failure-response.js';
+import { MOCK_FAILURES, type MockFailure, providerFailureResponse } from './provider-failure-response.js';
 
 export type { EmulatorFault } from './emulator-server.js';
 
@@ -213,6 +213,7 @@ export async function startSendEmulator<Send extends EmulatedSendBase, Status ex
 
   server = await startEmulatorServer({
     emulation: spec.emulation,
+    failures: MOCK_FAILURES,
     handle,
     ...(options.port !== undefined ? { port: options.port } : {}),
     ...(options.host !== undefined ? { host: options.host } : {}),
@@ -224,12 +225,7 @@ export async function startSendEmulator<Send extends EmulatedSendBase, Status ex
   const emulator: SendEmulator<Send, Status, Delivery> = {
     url: running.url,
     sent,
-    failNext(fault) {
-      if (fault.failure !== undefined && !isMockFailure(fault.failure)) {
-        throw new TypeError(`Unknown failure "${fault.failure}"`);
-      }
-      running.failNext(fault);
-    },
+    failNext: (fault) => running.failNext(fault),
     clearFaults: () => running.clearFaults(),
     reset() {
       sent.length = 0;
