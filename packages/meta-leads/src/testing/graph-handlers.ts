@@ -1,7 +1,13 @@
-import { createHmac } from 'node:crypto';
 import { HttpResponse, http, type RequestHandler } from 'msw';
 import type { GraphLeadInput } from '../graph/graph-lead.js';
 import { DEFAULT_GRAPH_BASE_URL } from '../graph/graph-leads-client.js';
+import {
+  graphCredentialsRefusal,
+  graphErrorResponse,
+  graphUnknownObjectResponse,
+} from './graph-error-response.js';
+
+export { graphErrorResponse } from './graph-error-response.js';
 
 export interface GraphRequestInfo {
   kind: 'lead' | 'subscribe';
@@ -26,29 +32,6 @@ export interface GraphHandlersOptions {
 }
 
 /**
- * A Graph API error answer in Meta's format.
- *
- * @example graphErrorResponse(190, { subcode: 463 }) // HTTP 400, the token-expired body
- */
-export function graphErrorResponse(
-  code: number,
-  options: { status?: number; subcode?: number; message?: string; type?: string } = {},
-): Response {
-  return HttpResponse.json(
-    {
-      error: {
-        message: options.message ?? `(#${code}) Graph API error`,
-        type: options.type ?? 'OAuthException',
-        code,
-        ...(options.subcode !== undefined ? { error_subcode: options.subcode } : {}),
-        fbtrace_id: 'AbCdEfGhTest',
-      },
-    },
-    { status: options.status ?? (code === 190 ? 400 : code >= 500 ? 500 : 400) },
-  );
-}
-
-/**
  * msw handlers that speak the Graph API's Lead Ads formats: `GET
  * /{version}/{leadgen_id}` answers a stored lead, `POST
  * /{version}/{page_id}/subscribed_apps` answers `{"success":true}`. Checks
@@ -65,22 +48,11 @@ export function graphHandlers(options: GraphHandlersOptions = {}): RequestHandle
       ? options.leads
       : (id: string) => (options.leads as Record<string, GraphLeadInput> | undefined)?.[id];
 
-  const check = (url: URL): Response | undefined => {
-    const token = url.searchParams.get('access_token');
-    if (!token || (options.accessTokens && !options.accessTokens.includes(token))) {
-      return graphErrorResponse(190, {
-        subcode: 463,
-        message: 'Error validating access token: Session has expired.',
-      });
-    }
-    if (options.appSecret !== undefined) {
-      const proof = createHmac('sha256', options.appSecret).update(token).digest('hex');
-      if (url.searchParams.get('appsecret_proof') !== proof) {
-        return graphErrorResponse(100, { message: 'Invalid appsecret_proof provided in the API argument' });
-      }
-    }
-    return undefined;
-  };
+  const check = (url: URL): Response | undefined =>
+    graphCredentialsRefusal(url, {
+      isValidToken: (token) => !options.accessTokens || options.accessTokens.includes(token),
+      ...(options.appSecret !== undefined ? { appSecret: options.appSecret } : {}),
+    });
 
   /** Records and checks a request; answers the response to send instead, if any. */
   const admit = async (kind: GraphRequestInfo['kind'], id: unknown, version: unknown, request: Request) => {
@@ -101,11 +73,7 @@ export function graphHandlers(options: GraphHandlersOptions = {}): RequestHandle
       if (refused) return refused;
       const lead = lookup(info.id);
       if (!lead) {
-        return graphErrorResponse(100, {
-          message: `Unsupported get request. Object with ID '${info.id}' does not exist`,
-          type: 'GraphMethodException',
-          subcode: 33,
-        });
+        return graphUnknownObjectResponse(info.id);
       }
       return HttpResponse.json(lead);
     }),

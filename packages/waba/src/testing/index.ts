@@ -1,3 +1,15 @@
+export * from './cloud-api-emulator.js';
+export type { EmulatorFault } from './emulator-server.js';
+export * from './gupshup-emulator.js';
 export * from './payload-builders.js';
 export * from './provider-handlers.js';
 export * from './seed-waba-tenant.js';
+export type {
+  AutoStatuses,
+  CallbackDelivery,
+  EmulatedSendBase,
+  InboundReply,
+  SendEmulator,
+  SendEmulatorOptions,
+  StatusDeliveryOptions,
+} from './send-emulator.js';

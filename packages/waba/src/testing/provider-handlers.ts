@@ -1,4 +1,9 @@
 import { type HttpHandler, HttpResponse, http } from 'msw';
+import { parseGupshupSendForm } from './gupshup-send-form.js';
+import { type MockFailure, providerFailureResponse } from './provider-failure-response.js';
+import { headersOf } from './send-emulator.js';
+
+export type { MockFailure } from './provider-failure-response.js';
 
 /** One send the mock received, as the provider would read it. */
 export interface RecordedSend {
@@ -12,21 +17,6 @@ export interface RecordedSend {
   /** The recipient, digits. */
   to: string;
 }
-
-/** A failure the mock can answer with, in the provider's own format. */
-export type MockFailure =
-  | 'rate_limited'
-  | 'unavailable'
-  | 'unauthorized'
-  | 'rejected'
-  | 'window_closed'
-  | 'template_paused'
-  | 'template_not_found'
-  | 'template_parameter_mismatch'
-  | 'undeliverable'
-  | 'marketing_opted_out'
-  | 'pair_rate_limited'
-  | 'account_restricted';
 
 export type MockOutcome =
   | 'accept'
@@ -64,57 +54,6 @@ function windowLimiter(limit: number | undefined) {
   };
 }
 
-const GUPSHUP_FAILURES: Record<MockFailure, { status: number; message: string }> = {
-  rate_limited: { status: 429, message: 'Too Many Requests' },
-  unavailable: { status: 503, message: 'Service Unavailable' },
-  unauthorized: { status: 401, message: 'Authentication Failed' },
-  rejected: { status: 400, message: 'Invalid Destination' },
-  window_closed: { status: 400, message: 'Session window closed' },
-  template_paused: { status: 400, message: 'Template is paused' },
-  template_not_found: { status: 400, message: 'Template Not Found' },
-  template_parameter_mismatch: { status: 400, message: 'Template params mismatch' },
-  undeliverable: { status: 400, message: 'Invalid Destination' },
-  marketing_opted_out: { status: 400, message: 'User has opted out' },
-  pair_rate_limited: { status: 429, message: 'Too Many Requests' },
-  account_restricted: { status: 403, message: 'Account restricted' },
-};
-
-const CLOUD_FAILURES: Record<MockFailure, { status: number; code: number; message: string }> = {
-  rate_limited: { status: 429, code: 130429, message: '(#130429) Rate limit hit' },
-  unavailable: { status: 503, code: 131016, message: '(#131016) Service unavailable' },
-  unauthorized: { status: 401, code: 190, message: 'Error validating access token' },
-  rejected: { status: 400, code: 100, message: '(#100) Invalid parameter' },
-  window_closed: { status: 400, code: 131047, message: 'Re-engagement message' },
-  template_paused: { status: 400, code: 132015, message: 'Template is paused' },
-  template_not_found: {
-    status: 404,
-    code: 132001,
-    message: 'Template name does not exist in the translation',
-  },
-  template_parameter_mismatch: { status: 400, code: 132000, message: 'Number of parameters does not match' },
-  undeliverable: { status: 400, code: 131026, message: 'Message undeliverable' },
-  marketing_opted_out: { status: 400, code: 131050, message: 'User stopped marketing messages' },
-  pair_rate_limited: { status: 400, code: 131056, message: '(#131056) Pair rate limit hit' },
-  account_restricted: { status: 403, code: 368, message: 'Temporarily blocked for policies violations' },
-};
-
-function headersOf(request: Request): Record<string, string> {
-  const out: Record<string, string> = {};
-  request.headers.forEach((value, name) => {
-    out[name] = value;
-  });
-  return out;
-}
-
-function parseJsonField(value: string | null): unknown {
-  if (value === null) return undefined;
-  try {
-    return JSON.parse(value);
-  } catch {
-    return value;
-  }
-}
-
 function createMock(
   provider: RecordedSend['provider'],
   options: ProviderMockOptions,
@@ -123,13 +62,13 @@ function createMock(
   const sends: RecordedSend[] = [];
   let allow = windowLimiter(options.rateLimit);
   let rateLimited = 0;
-  const retryAfter = String(options.retryAfterSeconds ?? 1);
+  const retryAfter = options.retryAfterSeconds ?? 1;
   const answer = async (send: RecordedSend): Promise<Response> => {
     const index = sends.length;
     sends.push(send);
     if (!allow(send.at)) {
       rateLimited++;
-      return failureResponse(provider, 'rate_limited', retryAfter);
+      return providerFailureResponse(provider, 'rate_limited', retryAfter);
     }
     const outcome =
       typeof options.outcome === 'function' ? options.outcome(send, index) : (options.outcome ?? 'accept');
@@ -140,7 +79,7 @@ function createMock(
         ...(outcome.headers ? { headers: outcome.headers } : {}),
       });
     }
-    return failureResponse(provider, outcome, retryAfter);
+    return providerFailureResponse(provider, outcome, retryAfter);
   };
   return {
     handlers: build(answer),
@@ -171,24 +110,6 @@ function acceptResponse(provider: RecordedSend['provider'], index: number): Resp
   });
 }
 
-function failureResponse(
-  provider: RecordedSend['provider'],
-  failure: MockFailure,
-  retryAfter: string,
-): Response {
-  const headers =
-    failure === 'rate_limited' || failure === 'pair_rate_limited' ? { 'retry-after': retryAfter } : undefined;
-  if (provider === 'gupshup') {
-    const { status, message } = GUPSHUP_FAILURES[failure];
-    return HttpResponse.json({ status: 'error', message }, { status, ...(headers ? { headers } : {}) });
-  }
-  const { status, code, message } = CLOUD_FAILURES[failure];
-  return HttpResponse.json(
-    { error: { message, type: 'OAuthException', code, fbtrace_id: 'AMockTrace' } },
-    { status, ...(headers ? { headers } : {}) },
-  );
-}
-
 /**
  * msw handlers speaking Gupshup's send API (`/wa/api/v1/msg` and
  * `/wa/api/v1/template/msg`, form-encoded): they record each send and answer
@@ -204,17 +125,14 @@ export function gupshupHandlers(options: ProviderMockOptions = {}): ProviderMock
   return createMock('gupshup', options, (answer) =>
     ['/wa/api/v1/msg', '/wa/api/v1/template/msg'].map((path) =>
       http.post(`${base}${path}`, async ({ request }) => {
-        const form = new URLSearchParams(await request.text());
-        const body: Record<string, unknown> = Object.fromEntries(form.entries());
-        if (form.has('message')) body.message = parseJsonField(form.get('message'));
-        if (form.has('template')) body.template = parseJsonField(form.get('template'));
+        const body = parseGupshupSendForm(await request.text());
         return answer({
           provider: 'gupshup',
           path,
           at: performance.now(),
           headers: headersOf(request),
           body,
-          to: form.get('destination') ?? '',
+          to: typeof body.destination === 'string' ? body.destination : '',
         });
       }),
     ),
