@@ -1,21 +1,21 @@
 import { escapeMetaSlashes, escapeMetaUnicode, type Logger, signMetaBody } from '@leadrelay/core';
-import type { GraphLeadInput } from '../graph/graph-lead.js';
-import { type BuildGraphLeadOptions, buildGraphLead } from './build-graph-lead.js';
-import { type BuildLeadgenWebhookOptions, buildLeadgenWebhook } from './build-leadgen-webhook.js';
 import {
   type EmulatorFault,
   type EmulatorServer,
   faultResponse,
   postCallback,
   startEmulatorServer,
-} from './emulator-server.js';
+} from '@leadrelay/core/testing';
+import type { GraphLeadInput } from '../graph/graph-lead.js';
+import { type BuildGraphLeadOptions, buildGraphLead } from './build-graph-lead.js';
+import { type BuildLeadgenWebhookOptions, buildLeadgenWebhook } from './build-leadgen-webhook.js';
 import {
   graphCredentialsRefusal,
   graphErrorResponse,
   graphUnknownObjectResponse,
 } from './graph-error-response.js';
 
-export type { EmulatorFault } from './emulator-server.js';
+export type { EmulatorFault } from '@leadrelay/core/testing';
 
 /** Graph errors the emulator can answer with, in Meta's format. */
 export type GraphFailure =

@@ -1,5 +1,5 @@
+export type { EmulatorFault } from '@leadrelay/core/testing';
 export * from './cloud-api-emulator.js';
-export type { EmulatorFault } from './emulator-server.js';
 export * from './gupshup-emulator.js';
 export * from './payload-builders.js';
 export * from './provider-handlers.js';

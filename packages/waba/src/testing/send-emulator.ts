@@ -6,10 +6,10 @@ import {
   faultResponse,
   postCallback,
   startEmulatorServer,
-} from './emulator-server.js';
+} from '@leadrelay/core/testing';
 import { MOCK_FAILURES, type MockFailure, providerFailureResponse } from './provider-failure-response.js';
 
-export type { EmulatorFault } from './emulator-server.js';
+export type { EmulatorFault } from '@leadrelay/core/testing';
 
 /** A request's headers as a plain record (names lower-case), as mocks and emulators record them. */
 export function headersOf(request: Request): Record<string, string> {

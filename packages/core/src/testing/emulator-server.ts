@@ -1,9 +1,10 @@
-// Twin of packages/waba/src/testing/emulator-server.ts: the two kits share no package but
-// core, whose testing entry is the place for one copy. Keep the two equal.
+// The local HTTP server both provider kits' emulators run on (meta-leads' Graph, waba's Gupshup and Cloud API).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as wait } from 'node:timers/promises';
-import { type Logger, noopLogger, redactUrl, toNodeHandler } from '@leadrelay/core';
+import { redactUrl } from '../http/redact-url.js';
+import { toNodeHandler } from '../http/to-node-handler.js';
+import { type Logger, noopLogger } from '../observability/logger.js';
 
 /**
  * What the next requests to an emulator meet: a `failure` in the provider's
