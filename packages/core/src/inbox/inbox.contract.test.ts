@@ -169,8 +169,22 @@ function inboxContract(name: string, makeHarness: () => Promise<InboxHarness>, c
       expect(await claim(t, at(4))).toEqual([]);
       await h.inbox.complete(lease(next!), at(5));
       const [again] = await claim(t, at(6));
-      expect(again).toMatchObject({ dedupeKey: 'poison', attempts: 1, finishedAt: null });
+      expect(again).toMatchObject({ dedupeKey: 'poison', attempts: 2, finishedAt: null });
+      // The first lease on it stays fenced off after the requeue.
+      expect(await h.inbox.complete(lease(poison!), at(7))).toBe(false);
       expect(await h.inbox.requeue({ topic: t, now: at(7), ids: ['not-a-number'] })).toBe(0);
+    });
+
+    it('lists in recording order where ids gain a digit', async () => {
+      const t = topic();
+      const tenant = await h.tenant();
+      await h.inbox.record(
+        Array.from({ length: 100 }, (_, i) => input(t, tenant, `e${i}`, `k${i}`)),
+        T0,
+      );
+      expect((await h.inbox.list({ topic: t, limit: 100 })).map((e) => e.dedupeKey)).toEqual(
+        Array.from({ length: 100 }, (_, i) => `e${i}`),
+      );
     });
 
     it('fences an expired lease: the row is claimed again and the old holder cannot finish it', async () => {
@@ -221,7 +235,7 @@ function inboxContract(name: string, makeHarness: () => Promise<InboxHarness>, c
       // A purged key is forgotten: the same delivery records again.
       expect((await h.inbox.record([input(t, tenant, 'old', 'a')], at(3))).recorded).toHaveLength(1);
       expect(await h.inbox.purge({ before: at(2), topic: t, statuses: ['dead'] })).toBe(1);
-      expect((await h.inbox.list({ topic: t })).map((e) => e.dedupeKey)).toEqual(['open', 'old']);
+      expect((await h.inbox.list({ topic: t, limit: 100 })).map((e) => e.dedupeKey)).toEqual(['open', 'old']);
     });
 
     it('answers null for an event of another topic or a malformed id', async () => {

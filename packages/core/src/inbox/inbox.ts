@@ -130,7 +130,11 @@ export interface DurableInbox {
   list(options: InboxListOptions): Promise<InboxEvent[]>;
   /** Events per status. */
   count(options: InboxCountOptions): Promise<Record<InboxStatus, number>>;
-  /** Puts dead events back to pending, due now, with their attempts reset; answers how many. */
+  /**
+   * Puts dead events back to pending, due now; answers how many. Attempts
+   * keep counting (they are the lease's fencing token), so a requeued event
+   * gets one more try before it is dead again.
+   */
   requeue(options: InboxRequeueOptions): Promise<number>;
   /**
    * Deletes finished events older than `before`; answers how many. A purged

@@ -170,7 +170,6 @@ export function createMemoryInbox(): DurableInbox {
         if (ids && !ids.has(e.id)) continue;
         Object.assign(e, {
           status: 'pending',
-          attempts: 0,
           nextAttemptAt: new Date(options.now),
           finishedAt: null,
         });

@@ -176,7 +176,7 @@ export function createPostgresInbox(db: SqlDatabase): DurableInbox {
         filters += ` AND status = $${params.length}`;
       }
       const result = await db.query<Row>(
-        `SELECT ${columns()} FROM inbox_events WHERE topic = $1 ${filters} ORDER BY id LIMIT $2`,
+        `SELECT ${columns()} FROM inbox_events WHERE topic = $1 ${filters} ORDER BY inbox_events.id LIMIT $2`,
         params,
       );
       return result.rows.map(toEvent);
@@ -213,7 +213,7 @@ export function createPostgresInbox(db: SqlDatabase): DurableInbox {
       }
       const updated = await db.query(
         `UPDATE inbox_events
-            SET status = 'pending', attempts = 0, next_attempt_at = $2, finished_at = NULL
+            SET status = 'pending', next_attempt_at = $2, finished_at = NULL
           WHERE topic = $1 AND status = 'dead' ${filters}`,
         params,
       );
